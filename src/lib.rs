@@ -3,12 +3,19 @@
 //!
 //! Layout: `protocol` (Ansible I/O and argument handling), `kube` (client,
 //! apply engine, diff), `net` (CIDR, MTU), `calico`, `alb`, `modules` (thin
-//! glue, one file per module), `cli` (the human commands).
+//! glue, one file per module), `ansible` and `cli` (the two front doors),
+//! `docs` (module documentation from the specs).
 
 pub mod alb;
+pub mod ansible;
 pub mod calico;
+pub mod cli;
+pub mod docs;
 pub mod error;
+pub mod kube;
+pub mod modules;
 pub mod net;
+pub mod protocol;
 pub mod validate;
 
 pub use error::{Error, Result};

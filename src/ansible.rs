@@ -1,0 +1,108 @@
+//! Running as an Ansible module: args file in, exactly one JSON object out.
+
+use crate::error::Error;
+use crate::modules::{self, Ctx, Failure};
+use crate::protocol::output::{self, NO_LOG_MASK, Redactor};
+use crate::protocol::{ModuleInput, spec};
+use serde_json::{Map, Value};
+
+/// Runs the module named in the args file and returns its result JSON.
+pub fn run(args_path: &str, argv0: Option<&str>) -> Value {
+    let input = match ModuleInput::read(args_path, argv0) {
+        Ok(i) => i,
+        Err(e) => return output::render(Err((e, Map::new())), &[], None, &Redactor::default()),
+    };
+    run_input(input)
+}
+
+pub fn run_input(input: ModuleInput) -> Value {
+    let Some(module) = modules::find(&input.module) else {
+        let names: Vec<&str> = modules::MODULES.iter().map(|m| m.name).collect();
+        let e = Error::Input(format!(
+            "unknown module {:?}; this binary provides: {}",
+            input.fqcn,
+            names.join(", ")
+        ));
+        return output::render(Err((e, Map::new())), &[], None, &Redactor::default());
+    };
+    let env = |k: &str| std::env::var(k).ok();
+    let fqcn = if input.fqcn.contains('.') {
+        input.fqcn.clone()
+    } else {
+        format!("netpath.calico_alb.{}", module.name)
+    };
+    let params = match spec::validate(
+        &fqcn,
+        module.options,
+        &module.constraints,
+        &input.args,
+        &env,
+    ) {
+        Ok(p) => p,
+        Err(errors) => {
+            let mut r = Redactor::default();
+            secrets_of_args(module, &input.args, &mut r);
+            return output::render(Err((Error::Args(errors), Map::new())), &[], None, &r);
+        }
+    };
+    let mut redactor = Redactor::default();
+    redactor.extend(params.secrets.iter().cloned());
+    let invocation = input
+        .inject_invocation
+        .then(|| invocation(&params.values, &params.secrets));
+    let mut ctx = Ctx {
+        module,
+        warnings: params.warnings.clone(),
+        params,
+        check_mode: input.check_mode,
+        diff: input.diff,
+        redactor,
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            let e = Error::Other(anyhow::anyhow!("cannot start the async runtime: {e}"));
+            return output::render(Err((e, Map::new())), &[], None, &ctx.redactor);
+        }
+    };
+    let result = rt.block_on(modules::run(&mut ctx));
+    let result = result.map_err(|Failure { error, extra }| (error, extra));
+    output::render(result, &ctx.warnings, invocation, &ctx.redactor)
+}
+
+/// no_log values of options that failed validation are still secrets.
+fn secrets_of_args(module: &modules::ModuleDef, args: &Map<String, Value>, r: &mut Redactor) {
+    for spec in module
+        .options
+        .iter()
+        .flat_map(|s| s.iter())
+        .filter(|s| s.no_log)
+    {
+        for key in std::iter::once(spec.name).chain(spec.aliases.iter().copied()) {
+            if let Some(v) = args.get(key) {
+                let s = v
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string());
+                r.add(s);
+            }
+        }
+    }
+}
+
+fn invocation(values: &Map<String, Value>, secrets: &std::collections::BTreeSet<String>) -> Value {
+    let mut v = Value::Object(values.clone());
+    fn mask(v: &mut Value, secrets: &std::collections::BTreeSet<String>) {
+        match v {
+            Value::String(s) if secrets.contains(s.as_str()) => *s = NO_LOG_MASK.to_string(),
+            Value::Array(a) => a.iter_mut().for_each(|x| mask(x, secrets)),
+            Value::Object(o) => o.values_mut().for_each(|x| mask(x, secrets)),
+            _ => {}
+        }
+    }
+    mask(&mut v, secrets);
+    v
+}

@@ -1,0 +1,278 @@
+//! Kubernetes connection with kubernetes.core's option names and K8S_AUTH_*
+//! variables, so a playbook can switch modules without relearning. kube-rs
+//! does the kubeconfig, exec-plugin, TLS and token work.
+
+use crate::error::{Error, Result};
+use crate::protocol::output::Redactor;
+use crate::protocol::{Kind, OptSpec, Params};
+use base64::Engine;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use std::time::Duration;
+
+// kubernetes.core reads K8S_AUTH_<OPTION> and K8S_AUTH_<CLIENT FIELD>
+// (args_common.AUTH_ARG_MAP; client.py _create_auth_spec).
+pub const CONNECTION_OPTIONS: &[OptSpec] = &[
+    OptSpec::new("kubeconfig", Kind::Raw).env(&["K8S_AUTH_KUBECONFIG"]).doc(
+        "Path to a kubeconfig file, or the kubeconfig itself as a dict. Defaults to KUBECONFIG, then ~/.kube/config, then the in-cluster service account.",
+    ),
+    OptSpec::new("context", Kind::Str).env(&["K8S_AUTH_CONTEXT"]).doc("The kubeconfig context to use."),
+    OptSpec::new("host", Kind::Str).env(&["K8S_AUTH_HOST"]).doc("URL of the API server; overrides the kubeconfig's."),
+    OptSpec::new("api_key", Kind::Str)
+        .no_log()
+        .env(&["K8S_AUTH_API_KEY"])
+        .doc("Bearer token for the API server; overrides the kubeconfig's credentials."),
+    OptSpec::new("username", Kind::Str).env(&["K8S_AUTH_USERNAME"]).doc("Basic-auth user name (with password)."),
+    OptSpec::new("password", Kind::Str).no_log().env(&["K8S_AUTH_PASSWORD"]).doc("Basic-auth password."),
+    OptSpec::new("ca_cert", Kind::Path)
+        .aliases(&["ssl_ca_cert"])
+        .env(&["K8S_AUTH_CA_CERT", "K8S_AUTH_SSL_CA_CERT"])
+        .doc("PEM file of the CA that signed the API server's certificate."),
+    OptSpec::new("client_cert", Kind::Path)
+        .aliases(&["cert_file"])
+        .env(&["K8S_AUTH_CLIENT_CERT", "K8S_AUTH_CERT_FILE"])
+        .doc("PEM client certificate file."),
+    OptSpec::new("client_key", Kind::Path)
+        .aliases(&["key_file"])
+        .env(&["K8S_AUTH_CLIENT_KEY", "K8S_AUTH_KEY_FILE"])
+        .doc("PEM client key file. Its content is never printed."),
+    OptSpec::new("validate_certs", Kind::Bool)
+        .aliases(&["verify_ssl"])
+        .env(&["K8S_AUTH_VALIDATE_CERTS", "K8S_AUTH_VERIFY_SSL"])
+        .doc("Verify the API server's certificate. Default is the kubeconfig's setting (verify). False adds a warning."),
+    OptSpec::new("proxy", Kind::Str).env(&["K8S_AUTH_PROXY"]).doc("HTTP proxy URL for API requests."),
+    OptSpec::new("impersonate_user", Kind::Str).env(&["K8S_AUTH_IMPERSONATE_USER"]).doc("User to impersonate."),
+    OptSpec::new("impersonate_groups", Kind::List(&Kind::Str))
+        .env(&["K8S_AUTH_IMPERSONATE_GROUPS"])
+        .doc("Groups to impersonate."),
+    OptSpec::new("request_timeout", Kind::Int)
+        .default("30")
+        .env(&["K8S_AUTH_REQUEST_TIMEOUT"])
+        .doc("Seconds to wait for the API server to connect and answer each request."),
+];
+
+/// A client plus what the module must know about how it was built.
+pub struct Connection {
+    pub client: kube::Client,
+    pub default_namespace: String,
+    pub warnings: Vec<String>,
+    pub server: String,
+}
+
+/// Builds a client from the connection options. Credentials found on the way
+/// go into `redactor`, so no later message can print them.
+pub async fn connect(p: &Params, redactor: &mut Redactor) -> Result<Connection> {
+    let mut warnings = Vec::new();
+    let host = p.str("host").map(|h| h.trim_end_matches('/').to_string());
+    let token = p.str("api_key").map(str::to_string);
+    let (user, password) = (p.str("username"), p.str("password"));
+
+    let options = KubeConfigOptions {
+        context: p.str("context").map(str::to_string),
+        ..Default::default()
+    };
+    let mut config = if host.is_some()
+        && (token.is_some() || (user.is_some() && password.is_some()))
+    {
+        // Enough to authenticate: kubernetes.core skips the kubeconfig here too.
+        let uri = parse_uri("host", host.as_deref().unwrap_or_default())?;
+        kube::Config::new(uri)
+    } else {
+        match p.get("kubeconfig") {
+            Some(Value::String(path)) => {
+                let path = crate::protocol::spec::expand_path(path);
+                let kc = Kubeconfig::read_from(&path)
+                    .map_err(|e| Error::Connection(format!("cannot load kubeconfig {path}: {}", chain(&e))))?;
+                from_kubeconfig(kc, &options).await?
+            }
+            Some(v @ Value::Object(_)) => {
+                let kc: Kubeconfig = serde_json::from_value(v.clone())
+                    .map_err(|e| Error::Connection(format!("kubeconfig dict is not a valid kubeconfig: {e}")))?;
+                from_kubeconfig(kc, &options).await?
+            }
+            Some(other) => {
+                return Err(Error::Connection(format!(
+                    "kubeconfig must be a path or a dict, got a {}",
+                    kind_of(other)
+                )));
+            }
+            None if options.context.is_some() => kube::Config::from_kubeconfig(&options)
+                .await
+                .map_err(|e| Error::Connection(format!("cannot load kubeconfig: {}", chain(&e))))?,
+            None => kube::Config::infer().await.map_err(|e| {
+                Error::Connection(format!(
+                    "no Kubernetes connection configured: {}. Set kubeconfig (or KUBECONFIG / K8S_AUTH_KUBECONFIG), or host with api_key",
+                    chain(&e)
+                ))
+            })?,
+        }
+    };
+
+    if let Some(h) = &host {
+        config.cluster_url = parse_uri("host", h)?;
+    }
+    if let Some(t) = token {
+        config.auth_info.token = Some(t.into());
+        config.auth_info.client_certificate = None;
+        config.auth_info.client_certificate_data = None;
+        config.auth_info.client_key = None;
+        config.auth_info.client_key_data = None;
+        config.auth_info.exec = None;
+    }
+    if let (Some(u), Some(pw)) = (user, password) {
+        config.auth_info.username = Some(u.to_string());
+        config.auth_info.password = Some(pw.to_string().into());
+    }
+    if let Some(ca) = p.str("ca_cert") {
+        let pem = std::fs::read(ca).map_err(|e| Error::Connection(format!("ca_cert {ca}: {e}")))?;
+        config.root_cert = Some(pem_certs(ca, &pem)?);
+    }
+    if let Some(c) = p.str("client_cert") {
+        config.auth_info.client_certificate = Some(c.to_string());
+        config.auth_info.client_certificate_data = None;
+    }
+    if let Some(k) = p.str("client_key") {
+        config.auth_info.client_key = Some(k.to_string());
+        config.auth_info.client_key_data = None;
+    }
+    match p.get("validate_certs").and_then(Value::as_bool) {
+        Some(false) => {
+            config.accept_invalid_certs = true;
+        }
+        Some(true) => config.accept_invalid_certs = false,
+        None => {}
+    }
+    if config.accept_invalid_certs {
+        warnings.push(
+            "validate_certs is false: the API server's certificate is not verified, so credentials can be intercepted"
+                .to_string(),
+        );
+    }
+    if let Some(proxy) = p.str("proxy") {
+        config.proxy_url = Some(parse_uri("proxy", proxy)?);
+    }
+    if let Some(u) = p.str("impersonate_user") {
+        config.auth_info.impersonate = Some(u.to_string());
+    }
+    let groups = p.str_list("impersonate_groups");
+    if !groups.is_empty() {
+        config.auth_info.impersonate_groups = Some(groups);
+    }
+    let timeout = Duration::from_secs(p.int("request_timeout").unwrap_or(30).clamp(1, 3600) as u64);
+    config.connect_timeout = Some(timeout);
+    config.read_timeout = Some(timeout);
+    config.write_timeout = Some(timeout);
+
+    remember_secrets(&config, redactor);
+    let server = config.cluster_url.to_string();
+    let default_namespace = config.default_namespace.clone();
+    let client =
+        kube::Client::try_from(config).map_err(|e| Error::Connection(explain_client_error(&e)))?;
+    Ok(Connection {
+        client,
+        default_namespace,
+        warnings,
+        server,
+    })
+}
+
+async fn from_kubeconfig(kc: Kubeconfig, options: &KubeConfigOptions) -> Result<kube::Config> {
+    kube::Config::from_custom_kubeconfig(kc, options)
+        .await
+        .map_err(|e| Error::Connection(format!("cannot use kubeconfig: {}", chain(&e))))
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Array(_) => "list",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        _ => "value",
+    }
+}
+
+fn parse_uri(field: &str, s: &str) -> Result<http::Uri> {
+    s.parse::<http::Uri>()
+        .ok()
+        .filter(|u| u.scheme().is_some() && u.host().is_some())
+        .ok_or_else(|| {
+            Error::Connection(format!(
+                "{field} {s:?} is not a URL like https://10.0.0.10:6443"
+            ))
+        })
+}
+
+fn pem_certs(path: &str, pem: &[u8]) -> Result<Vec<Vec<u8>>> {
+    let text = String::from_utf8_lossy(pem);
+    let mut out = Vec::new();
+    let mut rest = text.as_ref();
+    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
+        let body = &rest[start + 27..];
+        let Some(end) = body.find("-----END CERTIFICATE-----") else {
+            break;
+        };
+        let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
+        out.push(
+            base64::engine::general_purpose::STANDARD
+                .decode(&b64)
+                .ok()
+                .ok_or_else(|| {
+                    Error::Connection(format!(
+                        "ca_cert {path}: certificate is not valid base64 PEM"
+                    ))
+                })?,
+        );
+        rest = &body[end..];
+    }
+    if out.is_empty() {
+        return Err(Error::Connection(format!(
+            "ca_cert {path}: no PEM certificate found"
+        )));
+    }
+    Ok(out)
+}
+
+fn remember_secrets(config: &kube::Config, redactor: &mut Redactor) {
+    let a = &config.auth_info;
+    if let Some(t) = &a.token {
+        redactor.add(t.expose_secret().to_string());
+    }
+    if let Some(p) = &a.password {
+        redactor.add(p.expose_secret().to_string());
+    }
+    if let Some(k) = &a.client_key_data {
+        redactor.add(k.expose_secret().to_string());
+    }
+    if let Some(path) = &a.client_key
+        && let Ok(pem) = std::fs::read_to_string(path)
+    {
+        redactor.add(pem.trim().to_string());
+    }
+}
+
+/// Error text of a chain of sources, since kube's top-level messages alone
+/// often omit the useful part ("tls handshake eof" under "ServiceError").
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let m = c.to_string();
+        if !s.contains(&m) {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+fn explain_client_error(e: &kube::Error) -> String {
+    let s = chain(e);
+    if s.contains("No CA certificates were loaded") || s.contains("native root") {
+        return format!(
+            "{s}. The kubeconfig has no certificate-authority data and this host has no system CA bundle: set ca_cert (or certificate-authority-data in the kubeconfig)"
+        );
+    }
+    s
+}

@@ -1,0 +1,219 @@
+//! `manifest`: apply any multi-document YAML idempotently. The roles install
+//! Calico and the load balancer controller's prerequisites with it, so the
+//! target needs no Python library or kubectl.
+
+use super::{APPLY_OPTIONS, Ctx, Failure, ModuleDef};
+use crate::error::Error;
+use crate::kube::{CONNECTION_OPTIONS, Desired, Resolver, apply};
+use crate::protocol::{Constraints, Kind, OptSpec, Outcome};
+use crate::validate::Findings;
+use serde_json::{Map, Value};
+
+const OPTIONS: &[OptSpec] = &[
+    OptSpec::new("src", Kind::Path).doc("Path, on the managed host, of a file of one or more YAML documents."),
+    OptSpec::new("definition", Kind::Raw)
+        .aliases(&["resource_definition"])
+        .doc("Objects to apply: a dict, a list of dicts, or a string of one or more YAML documents."),
+    OptSpec::new("namespace", Kind::Str)
+        .doc("Namespace for namespaced objects that name none. Defaults to the kubeconfig context's namespace."),
+    OptSpec::new("state", Kind::Str)
+        .default("\"present\"")
+        .choices(&["present", "absent"])
+        .doc("C(present) applies the objects; C(absent) deletes them (unchanged when already gone)."),
+    OptSpec::new("wait", Kind::Bool)
+        .default("false")
+        .doc("Wait for Deployments, DaemonSets and StatefulSets to become available. CRDs are always waited for until Established when custom resources follow them."),
+    OptSpec::new("wait_timeout", Kind::Int).default("120").doc("Seconds to wait, per object."),
+];
+
+pub const MODULE: ModuleDef = ModuleDef {
+    name: "manifest",
+    short_description: "Apply Kubernetes manifests idempotently with server-side apply",
+    description: &[
+        "Applies one or many objects from a file or inline YAML with server-side apply (field manager C(netpath)).",
+        "Compares desired and live state before writing: an object whose managed fields already match is not written, so a second run reports C(changed=false) and leaves resourceVersion alone.",
+        "Namespaces and CustomResourceDefinitions are applied first; custom resources wait for a CRD created in the same task.",
+        "Check mode writes nothing and reports the same actions and diff a real run would.",
+    ],
+    options: &[OPTIONS, APPLY_OPTIONS, CONNECTION_OPTIONS],
+    constraints: Constraints {
+        mutually_exclusive: &[&["src", "definition"]],
+        required_together: &[],
+        required_one_of: &[&["src", "definition"]],
+        required_if: &[],
+    },
+    examples: r#"- name: Install Calico CRDs and operator from a local file
+  netpath.calico_alb.manifest:
+    src: /tmp/calico.yaml
+    wait: true
+
+- name: Apply an inline ConfigMap
+  netpath.calico_alb.manifest:
+    namespace: web
+    definition:
+      apiVersion: v1
+      kind: ConfigMap
+      metadata:
+        name: app-config
+      data:
+        mode: production
+"#,
+    returns: r#"results:
+  description: One entry per object, in the order applied.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {kind: ConfigMap, api_version: v1, namespace: web, name: app-config, action: created}
+"#,
+};
+
+pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
+    let text_src = ctx.params.str("src").map(str::to_string);
+    let objects = match (&text_src, ctx.params.get("definition")) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::Input(format!("src {path}: {e}")))?;
+            parse_documents("src", &text)?
+        }
+        (None, Some(Value::String(text))) => parse_documents("definition", text)?,
+        (None, Some(v)) => flatten("definition", v.clone())?,
+        (None, None) => Vec::new(),
+    };
+    check_objects(&objects)?;
+
+    let state = match ctx.params.str("state") {
+        Some("absent") => apply::State::Absent,
+        _ => apply::State::Present,
+    };
+    let desired: Vec<Desired> = objects
+        .into_iter()
+        .map(|object| Desired { object, state })
+        .collect();
+    let conn = ctx.connect().await?;
+    let opts = ctx.apply_options(&conn);
+    let mut resolver = Resolver::default();
+    let report = apply::apply(&conn.client, &mut resolver, desired, &opts).await;
+    super::finish(report, Map::new())
+}
+
+/// Splits multi-document YAML; empty documents are skipped, `kind: List` expanded.
+pub fn parse_documents(field: &str, text: &str) -> Result<Vec<Value>, Error> {
+    let docs: Vec<Value> = serde_saphyr::from_multiple(text)
+        .map_err(|e| Error::Input(format!("{field} is not valid YAML: {e}")))?;
+    let mut out = Vec::new();
+    for (i, d) in docs.into_iter().enumerate() {
+        if d.is_null() {
+            continue;
+        }
+        out.extend(flatten(&format!("{field} document {}", i + 1), d)?);
+    }
+    Ok(out)
+}
+
+fn flatten(field: &str, v: Value) -> Result<Vec<Value>, Error> {
+    match v {
+        Value::Array(items) => {
+            let mut out = Vec::new();
+            for (i, item) in items.into_iter().enumerate() {
+                out.extend(flatten(&format!("{field}[{i}]"), item)?);
+            }
+            Ok(out)
+        }
+        Value::Object(ref m) if m.get("kind").and_then(Value::as_str) == Some("List") => flatten(
+            field,
+            m.get("items").cloned().unwrap_or(Value::Array(vec![])),
+        ),
+        Value::Object(_) => Ok(vec![v]),
+        Value::Null => Ok(vec![]),
+        other => Err(Error::Input(format!(
+            "{field} must be a Kubernetes object (a mapping), got {}",
+            serde_json::to_string(&other)
+                .unwrap_or_default()
+                .chars()
+                .take(80)
+                .collect::<String>()
+        ))),
+    }
+}
+
+/// Objects must be addressable before anything is written.
+fn check_objects(objects: &[Value]) -> Result<(), Error> {
+    let mut f = Findings::new();
+    let mut seen = std::collections::HashSet::new();
+    for (i, o) in objects.iter().enumerate() {
+        let at = format!("objects[{i}]");
+        for (key, what) in [("apiVersion", "apiVersion"), ("kind", "kind")] {
+            if o.get(key).and_then(Value::as_str).is_none_or(str::is_empty) {
+                f.error(
+                    format!("{at}.{what}"),
+                    format!("{what} is missing, so the API path of the object is unknown."),
+                    format!("set {what}, e.g. apiVersion: v1 and kind: ConfigMap"),
+                );
+            }
+        }
+        match o["metadata"]["name"].as_str() {
+            None | Some("") => f.error(
+                format!("{at}.metadata.name"),
+                "metadata.name is missing; generateName cannot be applied idempotently.",
+                "give every object a fixed metadata.name",
+            ),
+            Some(name) => {
+                let key = (
+                    o["apiVersion"].clone(),
+                    o["kind"].clone(),
+                    o["metadata"]["namespace"].clone(),
+                    name.to_string(),
+                );
+                if !seen.insert(key) {
+                    f.error(
+                        format!("{at}.metadata.name"),
+                        format!("{} {name} appears twice in this task; the second would silently override the first.", o["kind"].as_str().unwrap_or("object")),
+                        "remove the duplicate or give it another name",
+                    );
+                }
+            }
+        }
+    }
+    if f.has_errors() {
+        Err(Error::Invalid(f.0))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_document_and_lists() {
+        let objs = parse_documents(
+            "x",
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\nkind: List\napiVersion: v1\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}\n",
+        )
+        .unwrap();
+        assert_eq!(objs.len(), 2);
+        assert_eq!(objs[1]["metadata"]["name"], "b");
+    }
+
+    #[test]
+    fn rejects_unaddressable_and_duplicate_objects() {
+        let objs = parse_documents("x", "kind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n").unwrap();
+        let e = check_objects(&objs).unwrap_err().to_string();
+        assert!(e.contains("objects[0].apiVersion"), "{e}");
+        assert!(e.contains("appears twice"), "{e}");
+        assert!(
+            parse_documents("x", "a: [")
+                .unwrap_err()
+                .to_string()
+                .contains("not valid YAML")
+        );
+        assert!(
+            parse_documents("x", "- 1\n")
+                .unwrap_err()
+                .to_string()
+                .contains("must be a Kubernetes object")
+        );
+    }
+}
