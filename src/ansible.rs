@@ -69,7 +69,7 @@ pub fn run_input(input: ModuleInput) -> Value {
         }
     };
     let result = rt.block_on(modules::run(&mut ctx));
-    let result = result.map_err(|Failure { error, extra }| (error, extra));
+    let result = result.map_err(|Failure { error, extra }| (*error, extra));
     output::render(result, &ctx.warnings, invocation, &ctx.redactor)
 }
 

@@ -1,1 +1,4 @@
-//! placeholder
+//! AWS Load Balancer Controller: checks for the `alb.ingress.kubernetes.io/*`
+//! annotations and the Ingress and Service fields the ALB path depends on.
+
+pub mod rules;

@@ -1,1 +1,3 @@
-//! placeholder
+//! Calico: IPPool and CNI settings, and the selector syntax they use.
+
+pub mod selector;

@@ -40,14 +40,14 @@ pub const APPLY_OPTIONS: &[OptSpec] = &[
 
 /// A failure that may still carry results (objects applied before it).
 pub struct Failure {
-    pub error: Error,
+    pub error: Box<Error>,
     pub extra: Map<String, Value>,
 }
 
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
         Failure {
-            error,
+            error: Box::new(error),
             extra: Map::new(),
         }
     }
@@ -110,7 +110,10 @@ pub fn finish(report: Report, mut extra: Map<String, Value>) -> Result<Outcome, 
     );
     if let Some(error) = report.error {
         extra.insert("changed".into(), json!(changed));
-        return Err(Failure { error, extra });
+        return Err(Failure {
+            error: Box::new(error),
+            extra,
+        });
     }
     Ok(Outcome {
         changed,

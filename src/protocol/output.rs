@@ -69,10 +69,8 @@ impl Redactor {
     pub fn value(&self, v: &mut Value) {
         match v {
             Value::String(s) => *s = self.text(s),
-            Value::Number(n) => {
-                if self.secrets.contains(&n.to_string()) {
-                    *v = Value::String(MASK.into());
-                }
+            Value::Number(n) if self.secrets.contains(&n.to_string()) => {
+                *v = Value::String(MASK.into())
             }
             Value::Array(a) => a.iter_mut().for_each(|x| self.value(x)),
             Value::Object(o) => {

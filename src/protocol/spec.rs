@@ -428,8 +428,8 @@ pub fn to_bool(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
         Value::Number(n) => match n.as_f64() {
-            Some(x) if x == 1.0 => Some(true),
-            Some(x) if x == 0.0 => Some(false),
+            Some(1.0) => Some(true),
+            Some(0.0) => Some(false),
             _ => None,
         },
         Value::String(s) => {
@@ -595,7 +595,7 @@ fn check_choices(field: &str, spec: &OptSpec, value: &Value) -> Result<(), Strin
     let bad: Vec<String> = match value {
         Value::Array(a) => a
             .iter()
-            .filter_map(|x| py_str(x))
+            .filter_map(py_str)
             .filter(|s| !spec.choices.contains(&s.as_str()))
             .collect(),
         other => py_str(other)
@@ -666,10 +666,10 @@ pub fn expand_path(p: &str) -> String {
             }
         }
     }
-    if s == "~" || s.starts_with("~/") {
-        if let Ok(home) = std::env::var("HOME") {
-            s.replace_range(..1, &home);
-        }
+    if (s == "~" || s.starts_with("~/"))
+        && let Ok(home) = std::env::var("HOME")
+    {
+        s.replace_range(..1, &home);
     }
     s
 }
