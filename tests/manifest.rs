@@ -271,3 +271,39 @@ fn human_cli_apply_and_delete() {
     let (_, out) = run("delete", &[]);
     assert!(out.contains("deleted"), "{out}");
 }
+
+#[test]
+fn exec_credential_plugin_supplies_the_token() {
+    // What `aws eks get-token` does: print an ExecCredential with a bearer token.
+    let ns = common::namespace("exec");
+    let p = plane();
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("get-token");
+    std::fs::write(
+        &plugin,
+        format!(
+            "#!/bin/sh\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1beta1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{}\"}}}}'\n",
+            p.token
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let ca = std::fs::read_to_string(&p.ca).unwrap();
+    let kubeconfig = json!({
+        "apiVersion": "v1", "kind": "Config", "current-context": "eks",
+        "clusters": [{"name": "c", "cluster": {"server": p.server, "certificate-authority-data": base64(&ca)}}],
+        "users": [{"name": "exec", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": plugin.to_str().unwrap(), "args": [], "interactiveMode": "Never"}}}],
+        "contexts": [{"name": "eks", "context": {"cluster": "c", "user": "exec"}}],
+    });
+    // The kubeconfig as a dict, the way kubernetes.core accepts it too.
+    let args = json!({"kubeconfig": kubeconfig, "definition": cm(&ns, "via-exec", json!({"a": "1"}))});
+    let r = module::run("manifest", args, module::Flags::default());
+    assert_eq!(r.json["changed"], json!(true), "{}", r.json);
+    assert!(!r.stdout.contains(&p.token));
+}
+
+fn base64(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
