@@ -27,50 +27,107 @@ fn lifecycle_create_noop_update_check_delete() {
     let ns = common::namespace("life");
     let args = |data: Value| with(conn(), json!({"definition": cm(&ns, "app", data)}));
 
-    let r = module::run("manifest", args(json!({"k": "1"})), module::Flags::default());
+    let r = module::run(
+        "manifest",
+        args(json!({"k": "1"})),
+        module::Flags::default(),
+    );
     assert_eq!(r.json["changed"], json!(true), "{}", r.json);
     assert_eq!(r.json["results"][0]["action"], "created");
     let rv1 = common::resource_version(&common::get("v1", "ConfigMap", Some(&ns), "app").unwrap());
 
-    let r = module::run("manifest", args(json!({"k": "1"})), module::Flags::default());
+    let r = module::run(
+        "manifest",
+        args(json!({"k": "1"})),
+        module::Flags::default(),
+    );
     assert_eq!(r.json["changed"], json!(false), "{}", r.json);
     assert_eq!(r.json["results"][0]["action"], "unchanged");
     let rv2 = common::resource_version(&common::get("v1", "ConfigMap", Some(&ns), "app").unwrap());
     assert_eq!(rv1, rv2, "a no-op run must not write");
 
     // Check mode on a change: reports it, with a diff, writes nothing.
-    let r = module::run("manifest", args(json!({"k": "2"})), module::Flags { check: true, diff: true, ..Default::default() });
+    let r = module::run(
+        "manifest",
+        args(json!({"k": "2"})),
+        module::Flags {
+            check: true,
+            diff: true,
+            ..Default::default()
+        },
+    );
     assert_eq!(r.json["changed"], json!(true), "{}", r.json);
     assert_eq!(r.json["results"][0]["action"], "updated");
     let d = &r.json["diff"][0];
-    assert!(d["before"].as_str().unwrap().contains("k: '1'") || d["before"].as_str().unwrap().contains("k: \"1\""), "{d}");
+    assert!(
+        d["before"].as_str().unwrap().contains("k: '1'")
+            || d["before"].as_str().unwrap().contains("k: \"1\""),
+        "{d}"
+    );
     assert!(d["after"].as_str().unwrap().contains('2'), "{d}");
     let live = common::get("v1", "ConfigMap", Some(&ns), "app").unwrap();
-    assert_eq!(common::resource_version(&live), rv1, "check mode must not write");
+    assert_eq!(
+        common::resource_version(&live),
+        rv1,
+        "check mode must not write"
+    );
     assert_eq!(live["data"]["k"], "1");
 
-    let r = module::run("manifest", args(json!({"k": "2"})), module::Flags { diff: true, ..Default::default() });
+    let r = module::run(
+        "manifest",
+        args(json!({"k": "2"})),
+        module::Flags {
+            diff: true,
+            ..Default::default()
+        },
+    );
     assert_eq!(r.json["changed"], json!(true));
     assert!(r.json["diff"].is_array());
-    assert_eq!(common::get("v1", "ConfigMap", Some(&ns), "app").unwrap()["data"]["k"], "2");
+    assert_eq!(
+        common::get("v1", "ConfigMap", Some(&ns), "app").unwrap()["data"]["k"],
+        "2"
+    );
 
     // Removing a key netpath set is a change too (its ownership shrinks).
-    let r = module::run("manifest", args(json!({"k": "2", "extra": "x"})), module::Flags::default());
+    let r = module::run(
+        "manifest",
+        args(json!({"k": "2", "extra": "x"})),
+        module::Flags::default(),
+    );
     assert_eq!(r.json["changed"], json!(true));
-    let r = module::run("manifest", args(json!({"k": "2"})), module::Flags::default());
-    assert_eq!(r.json["changed"], json!(true), "dropping an owned key must be applied: {}", r.json);
-    assert!(common::get("v1", "ConfigMap", Some(&ns), "app").unwrap()["data"].get("extra").is_none());
+    let r = module::run(
+        "manifest",
+        args(json!({"k": "2"})),
+        module::Flags::default(),
+    );
+    assert_eq!(
+        r.json["changed"],
+        json!(true),
+        "dropping an owned key must be applied: {}",
+        r.json
+    );
+    assert!(
+        common::get("v1", "ConfigMap", Some(&ns), "app").unwrap()["data"]
+            .get("extra")
+            .is_none()
+    );
 
     let absent = |check: bool| {
         module::run(
             "manifest",
             with(args(json!({"k": "2"})), json!({"state": "absent"})),
-            module::Flags { check, ..Default::default() },
+            module::Flags {
+                check,
+                ..Default::default()
+            },
         )
     };
     let r = absent(true);
     assert_eq!(r.json["changed"], json!(true));
-    assert!(common::get("v1", "ConfigMap", Some(&ns), "app").is_some(), "check mode must not delete");
+    assert!(
+        common::get("v1", "ConfigMap", Some(&ns), "app").is_some(),
+        "check mode must not delete"
+    );
     let r = absent(false);
     assert_eq!(r.json["results"][0]["action"], "deleted", "{}", r.json);
     assert!(common::get("v1", "ConfigMap", Some(&ns), "app").is_none());
@@ -84,8 +141,15 @@ fn check_mode_create_writes_nothing() {
     let ns = common::namespace("chk");
     let r = module::run(
         "manifest",
-        with(conn(), json!({"definition": cm(&ns, "app", json!({"a": "b"}))})),
-        module::Flags { check: true, diff: true, ..Default::default() },
+        with(
+            conn(),
+            json!({"definition": cm(&ns, "app", json!({"a": "b"}))}),
+        ),
+        module::Flags {
+            check: true,
+            diff: true,
+            ..Default::default()
+        },
     );
     assert_eq!(r.json["changed"], json!(true), "{}", r.json);
     assert_eq!(r.json["results"][0]["action"], "created");
@@ -96,23 +160,42 @@ fn check_mode_create_writes_nothing() {
 fn conflict_names_the_other_manager_and_force_takes_over() {
     let ns = common::namespace("conf");
     common::apply_as("helm-like", &cm(&ns, "shared", json!({"owner": "them"})));
-    let args = with(conn(), json!({"definition": cm(&ns, "shared", json!({"owner": "us"}))}));
+    let args = with(
+        conn(),
+        json!({"definition": cm(&ns, "shared", json!({"owner": "us"}))}),
+    );
     let r = module::run("manifest", args.clone(), module::Flags::default());
     assert_eq!(r.json["failed"], json!(true), "{}", r.json);
     let msg = r.json["msg"].as_str().unwrap();
-    assert!(msg.contains("helm-like") && msg.contains(".data.owner") && msg.contains("force_conflicts"), "{msg}");
-    assert_eq!(common::get("v1", "ConfigMap", Some(&ns), "shared").unwrap()["data"]["owner"], "them");
+    assert!(
+        msg.contains("helm-like") && msg.contains(".data.owner") && msg.contains("force_conflicts"),
+        "{msg}"
+    );
+    assert_eq!(
+        common::get("v1", "ConfigMap", Some(&ns), "shared").unwrap()["data"]["owner"],
+        "them"
+    );
 
-    let r = module::run("manifest", with(args, json!({"force_conflicts": true})), module::Flags::default());
+    let r = module::run(
+        "manifest",
+        with(args, json!({"force_conflicts": true})),
+        module::Flags::default(),
+    );
     assert_eq!(r.json["changed"], json!(true), "{}", r.json);
-    assert_eq!(common::get("v1", "ConfigMap", Some(&ns), "shared").unwrap()["data"]["owner"], "us");
+    assert_eq!(
+        common::get("v1", "ConfigMap", Some(&ns), "shared").unwrap()["data"]["owner"],
+        "us"
+    );
 }
 
 #[test]
 fn token_and_client_cert_auth_both_work() {
     let ns = common::namespace("auth");
     for (context, name) in [("admin", "by-cert"), ("token", "by-token")] {
-        let args = with(conn(), json!({"context": context, "definition": cm(&ns, name, json!({"a": "1"}))}));
+        let args = with(
+            conn(),
+            json!({"context": context, "definition": cm(&ns, name, json!({"a": "1"}))}),
+        );
         let r = module::run("manifest", args, module::Flags::default());
         assert_eq!(r.json["changed"], json!(true), "{context}: {}", r.json);
     }
@@ -122,7 +205,10 @@ fn token_and_client_cert_auth_both_work() {
         "definition": cm(&ns, "by-api-key", json!({"a": "1"}))});
     let r = module::run("manifest", args, module::Flags::default());
     assert_eq!(r.json["changed"], json!(true), "{}", r.json);
-    assert!(!r.stdout.contains(&p.token) && !r.stderr.contains(&p.token), "token leaked");
+    assert!(
+        !r.stdout.contains(&p.token) && !r.stderr.contains(&p.token),
+        "token leaked"
+    );
 }
 
 #[test]
@@ -132,7 +218,17 @@ fn wrong_ca_is_a_tls_error_never_insecure() {
     let other_ca = dir.path().join("other-ca.crt");
     let key = dir.path().join("k.pem");
     let st = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=other"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            "/CN=other",
+        ])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
@@ -158,7 +254,11 @@ fn unreachable_server_fails_clearly_and_quickly() {
         "definition": cm("default", "x", json!({}))});
     let r = module::run("manifest", args, module::Flags::default());
     assert_eq!(r.json["failed"], json!(true), "{}", r.json);
-    assert!(r.json["msg"].as_str().unwrap().contains("unreachable"), "{}", r.json["msg"]);
+    assert!(
+        r.json["msg"].as_str().unwrap().contains("unreachable"),
+        "{}",
+        r.json["msg"]
+    );
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }
 
@@ -167,25 +267,70 @@ fn bad_input_gets_a_specific_message_and_writes_nothing() {
     let ns = common::namespace("bad");
     let def = cm(&ns, "x", json!({"a": "1"}));
     let cases = [
-        (with(conn(), json!({"definition": def.clone(), "colour": "red"})), "Unsupported parameters for (netpath.calico_alb.manifest) module: colour"),
-        (with(conn(), json!({"definition": def.clone(), "force_conflicts": "maybe"})), "The value 'maybe' is not a valid boolean"),
-        (with(conn(), json!({"definition": def.clone(), "wait_timeout": "soon"})), "unable to convert to int"),
-        (with(conn(), json!({"definition": def.clone(), "state": "gone"})), "value of state must be one of: present, absent, got: gone"),
+        (
+            with(conn(), json!({"definition": def.clone(), "colour": "red"})),
+            "Unsupported parameters for (netpath.calico_alb.manifest) module: colour",
+        ),
+        (
+            with(
+                conn(),
+                json!({"definition": def.clone(), "force_conflicts": "maybe"}),
+            ),
+            "The value 'maybe' is not a valid boolean",
+        ),
+        (
+            with(
+                conn(),
+                json!({"definition": def.clone(), "wait_timeout": "soon"}),
+            ),
+            "unable to convert to int",
+        ),
+        (
+            with(conn(), json!({"definition": def.clone(), "state": "gone"})),
+            "value of state must be one of: present, absent, got: gone",
+        ),
         (conn(), "one of the following is required: src, definition"),
-        (with(conn(), json!({"definition": "a: [", "namespace": ns})), "definition is not valid YAML"),
-        (with(conn(), json!({"definition": {"kind": "ConfigMap", "metadata": {"name": "y", "namespace": ns}}})), "objects[0].apiVersion"),
-        (with(conn(), json!({"definition": [def.clone(), {"apiVersion": "nope.example.com/v1", "kind": "Gizmo", "metadata": {"name": "g"}}]})), "does not serve kind Gizmo in nope.example.com/v1"),
+        (
+            with(conn(), json!({"definition": "a: [", "namespace": ns})),
+            "definition is not valid YAML",
+        ),
+        (
+            with(
+                conn(),
+                json!({"definition": {"kind": "ConfigMap", "metadata": {"name": "y", "namespace": ns}}}),
+            ),
+            "objects[0].apiVersion",
+        ),
+        (
+            with(
+                conn(),
+                json!({"definition": [def.clone(), {"apiVersion": "nope.example.com/v1", "kind": "Gizmo", "metadata": {"name": "g"}}]}),
+            ),
+            "does not serve kind Gizmo in nope.example.com/v1",
+        ),
     ];
     for (args, want) in cases {
         let r = module::run("manifest", args, module::Flags::default());
         assert_eq!(r.json["failed"], json!(true), "{want}: {}", r.json);
-        assert!(r.json["msg"].as_str().unwrap().contains(want), "want {want:?}, got {}", r.json["msg"]);
+        assert!(
+            r.json["msg"].as_str().unwrap().contains(want),
+            "want {want:?}, got {}",
+            r.json["msg"]
+        );
         assert!(!r.stderr.contains("panicked") && !r.stdout.contains("backtrace"));
     }
     let malformed = module::run_raw(b"{\"definition\": ", "manifest");
     assert_eq!(malformed.json["failed"], json!(true));
-    assert!(malformed.json["msg"].as_str().unwrap().contains("not valid JSON"));
-    assert!(common::list("v1", "ConfigMap", Some(&ns)).is_empty(), "bad input must write nothing");
+    assert!(
+        malformed.json["msg"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON")
+    );
+    assert!(
+        common::list("v1", "ConfigMap", Some(&ns)).is_empty(),
+        "bad input must write nothing"
+    );
 }
 
 #[test]
@@ -195,14 +340,28 @@ fn secrets_never_appear_in_output() {
     // A wrong no_log password and the real token, through a failing and a diffing run.
     let args = json!({"kubeconfig": p.kubeconfig.to_str().unwrap(), "context": "token", "password": "hunter2-no-log",
         "username": "u", "definition": cm(&ns, "s", json!({"k": "v"}))});
-    for flags in [module::Flags { diff: true, ..Default::default() }, module::Flags { check: true, diff: true, inject_invocation: true }] {
+    for flags in [
+        module::Flags {
+            diff: true,
+            ..Default::default()
+        },
+        module::Flags {
+            check: true,
+            diff: true,
+            inject_invocation: true,
+        },
+    ] {
         let r = module::run("manifest", args.clone(), flags);
         for s in [&r.stdout, &r.stderr] {
             assert!(!s.contains("hunter2-no-log"), "no_log value leaked: {s}");
             assert!(!s.contains(&p.token), "token leaked: {s}");
         }
     }
-    let r = module::run("manifest", with(args, json!({"bogus": 1})), module::Flags::default());
+    let r = module::run(
+        "manifest",
+        with(args, json!({"bogus": 1})),
+        module::Flags::default(),
+    );
     assert!(!r.stdout.contains("hunter2-no-log"));
 }
 
@@ -219,12 +378,18 @@ fn two_hundred_objects_in_one_task_then_zero_writes() {
     let r = module::run("manifest", args.clone(), module::Flags::default());
     assert_eq!(r.json["changed"], json!(true), "{}", r.json["msg"]);
     assert_eq!(r.json["results"].as_array().unwrap().len(), 200);
-    let before: Vec<String> = common::list("v1", "ConfigMap", Some(&ns)).iter().map(common::resource_version).collect();
+    let before: Vec<String> = common::list("v1", "ConfigMap", Some(&ns))
+        .iter()
+        .map(common::resource_version)
+        .collect();
     assert_eq!(before.len(), 200);
 
     let r = module::run("manifest", args, module::Flags::default());
     assert_eq!(r.json["changed"], json!(false), "{}", r.json["msg"]);
-    let after: Vec<String> = common::list("v1", "ConfigMap", Some(&ns)).iter().map(common::resource_version).collect();
+    let after: Vec<String> = common::list("v1", "ConfigMap", Some(&ns))
+        .iter()
+        .map(common::resource_version)
+        .collect();
     assert_eq!(before, after, "a no-op re-run must make zero writes");
 }
 
@@ -252,17 +417,30 @@ fn human_cli_apply_and_delete() {
     let ns = common::namespace("cli");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("m.yaml");
-    std::fs::write(&file, serde_json::to_string(&cm(&ns, "c", json!({"a": "1"}))).unwrap()).unwrap();
+    std::fs::write(
+        &file,
+        serde_json::to_string(&cm(&ns, "c", json!({"a": "1"}))).unwrap(),
+    )
+    .unwrap();
     let kc = plane().kubeconfig.to_str().unwrap().to_string();
     let run = |cmd: &str, extra: &[&str]| {
         let mut c = module::command();
-        c.args([cmd, "-f", file.to_str().unwrap(), "--kubeconfig", &kc]).args(extra);
+        c.args([cmd, "-f", file.to_str().unwrap(), "--kubeconfig", &kc])
+            .args(extra);
         let out = c.output().unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
     };
     let (code, out) = run("apply", &["--check"]);
     assert_eq!(code, Some(0));
-    assert!(out.contains(&format!("ConfigMap {ns}/c created (check mode: not written)")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "ConfigMap {ns}/c created (check mode: not written)"
+        )),
+        "{out}"
+    );
     assert!(common::get("v1", "ConfigMap", Some(&ns), "c").is_none());
     let (_, out) = run("apply", &[]);
     assert!(out.contains("created"), "{out}");
@@ -297,7 +475,8 @@ fn exec_credential_plugin_supplies_the_token() {
         "contexts": [{"name": "eks", "context": {"cluster": "c", "user": "exec"}}],
     });
     // The kubeconfig as a dict, the way kubernetes.core accepts it too.
-    let args = json!({"kubeconfig": kubeconfig, "definition": cm(&ns, "via-exec", json!({"a": "1"}))});
+    let args =
+        json!({"kubeconfig": kubeconfig, "definition": cm(&ns, "via-exec", json!({"a": "1"}))});
     let r = module::run("manifest", args, module::Flags::default());
     assert_eq!(r.json["changed"], json!(true), "{}", r.json);
     assert!(!r.stdout.contains(&p.token));
@@ -306,4 +485,32 @@ fn exec_credential_plugin_supplies_the_token() {
 fn base64(s: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+#[test]
+fn environment_proxies_are_ignored_like_kubernetes_core() {
+    // Nothing listens on port 9: a module that used HTTPS_PROXY would fail.
+    let ns = common::namespace("proxy");
+    let env = [
+        ("HTTPS_PROXY", "http://127.0.0.1:9"),
+        ("https_proxy", "http://127.0.0.1:9"),
+    ];
+    let r = module::run_env(
+        "manifest",
+        with(conn(), json!({"definition": cm(&ns, "p", json!({}))})),
+        module::Flags::default(),
+        &env,
+    );
+    assert_eq!(r.json["changed"], json!(true), "{}", r.json);
+    // The explicit option is honoured.
+    let r = module::run_env(
+        "manifest",
+        with(
+            conn(),
+            json!({"proxy": "http://127.0.0.1:9", "request_timeout": 5, "definition": cm(&ns, "q", json!({}))}),
+        ),
+        module::Flags::default(),
+        &[],
+    );
+    assert_eq!(r.json["failed"], json!(true), "{}", r.json);
 }

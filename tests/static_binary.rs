@@ -29,13 +29,30 @@ fn runs_in_an_empty_chroot() {
     if running_as_root() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::copy(bin(), dir.path().join("netpath")).unwrap();
-        let out = Command::new("chroot").arg(dir.path()).arg("/netpath").arg("--version").output().unwrap();
-        assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
-        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("netpath {}", env!("CARGO_PKG_VERSION")));
+        let out = Command::new("chroot")
+            .arg(dir.path())
+            .arg("/netpath")
+            .arg("--version")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            format!("netpath {}", env!("CARGO_PKG_VERSION"))
+        );
         // As a module with a broken args file it still answers in JSON: no
         // libc, no /etc, no /tmp inside the chroot.
         std::fs::write(dir.path().join("args"), b"{not json").unwrap();
-        let out = Command::new("chroot").arg(dir.path()).arg("/netpath").arg("/args").output().unwrap();
+        let out = Command::new("chroot")
+            .arg(dir.path())
+            .arg("/netpath")
+            .arg("/args")
+            .output()
+            .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["failed"], true);
     } else {
@@ -45,6 +62,9 @@ fn runs_in_an_empty_chroot() {
 
 fn running_as_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
-        .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")))
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
         .unwrap_or(false)
 }

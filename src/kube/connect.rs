@@ -72,6 +72,9 @@ pub async fn connect(p: &Params, redactor: &mut Redactor) -> Result<Connection> 
         context: p.str("context").map(str::to_string),
         ..Default::default()
     };
+    // kubeconfig's own proxy-url, if any: environment proxies are ignored, as
+    // kubernetes.core does (kube-rs would route loopback through HTTPS_PROXY).
+    let mut kubeconfig_proxy = None;
     let mut config = if host.is_some()
         && (token.is_some() || (user.is_some() && password.is_some()))
     {
@@ -79,34 +82,45 @@ pub async fn connect(p: &Params, redactor: &mut Redactor) -> Result<Connection> 
         let uri = parse_uri("host", host.as_deref().unwrap_or_default())?;
         kube::Config::new(uri)
     } else {
-        match p.get("kubeconfig") {
+        let kc = match p.get("kubeconfig") {
             Some(Value::String(path)) => {
                 let path = crate::protocol::spec::expand_path(path);
-                let kc = Kubeconfig::read_from(&path)
-                    .map_err(|e| Error::Connection(format!("cannot load kubeconfig {path}: {}", chain(&e))))?;
-                from_kubeconfig(kc, &options).await?
+                Some(Kubeconfig::read_from(&path).map_err(|e| {
+                    Error::Connection(format!("cannot load kubeconfig {path}: {}", chain(&e)))
+                })?)
             }
-            Some(v @ Value::Object(_)) => {
-                let kc: Kubeconfig = serde_json::from_value(v.clone())
-                    .map_err(|e| Error::Connection(format!("kubeconfig dict is not a valid kubeconfig: {e}")))?;
-                from_kubeconfig(kc, &options).await?
-            }
+            Some(v @ Value::Object(_)) => Some(serde_json::from_value(v.clone()).map_err(|e| {
+                Error::Connection(format!("kubeconfig dict is not a valid kubeconfig: {e}"))
+            })?),
             Some(other) => {
                 return Err(Error::Connection(format!(
                     "kubeconfig must be a path or a dict, got a {}",
                     kind_of(other)
                 )));
             }
-            None if options.context.is_some() => kube::Config::from_kubeconfig(&options)
-                .await
-                .map_err(|e| Error::Connection(format!("cannot load kubeconfig: {}", chain(&e))))?,
-            None => kube::Config::infer().await.map_err(|e| {
+            None if default_kubeconfig_exists() || options.context.is_some() => {
+                Some(Kubeconfig::read().map_err(|e| {
+                    Error::Connection(format!("cannot load kubeconfig: {}", chain(&e)))
+                })?)
+            }
+            None => None,
+        };
+        match kc {
+            Some(kc) => {
+                kubeconfig_proxy = cluster_proxy(&kc, options.context.as_deref());
+                from_kubeconfig(kc, &options).await?
+            }
+            None => kube::Config::incluster().map_err(|e| {
                 Error::Connection(format!(
-                    "no Kubernetes connection configured: {}. Set kubeconfig (or KUBECONFIG / K8S_AUTH_KUBECONFIG), or host with api_key",
+                    "no Kubernetes connection configured: no kubeconfig (KUBECONFIG, ~/.kube/config) and not in a pod ({}). Set kubeconfig (or K8S_AUTH_KUBECONFIG), or host with api_key",
                     chain(&e)
                 ))
             })?,
         }
+    };
+    config.proxy_url = match p.str("proxy").map(str::to_string).or(kubeconfig_proxy) {
+        Some(proxy) => Some(parse_uri("proxy", &proxy)?),
+        None => None,
     };
 
     if let Some(h) = &host {
@@ -149,9 +163,6 @@ pub async fn connect(p: &Params, redactor: &mut Redactor) -> Result<Connection> 
                 .to_string(),
         );
     }
-    if let Some(proxy) = p.str("proxy") {
-        config.proxy_url = Some(parse_uri("proxy", proxy)?);
-    }
     if let Some(u) = p.str("impersonate_user") {
         config.auth_info.impersonate = Some(u.to_string());
     }
@@ -181,6 +192,32 @@ async fn from_kubeconfig(kc: Kubeconfig, options: &KubeConfigOptions) -> Result<
     kube::Config::from_custom_kubeconfig(kc, options)
         .await
         .map_err(|e| Error::Connection(format!("cannot use kubeconfig: {}", chain(&e))))
+}
+
+fn default_kubeconfig_exists() -> bool {
+    std::env::var_os("KUBECONFIG").is_some_and(|v| !v.is_empty())
+        || std::env::var_os("HOME")
+            .is_some_and(|h| std::path::Path::new(&h).join(".kube/config").exists())
+}
+
+/// The proxy-url of the cluster the chosen (or current) context points at.
+fn cluster_proxy(kc: &Kubeconfig, context: Option<&str>) -> Option<String> {
+    let ctx_name = context
+        .map(str::to_string)
+        .or_else(|| kc.current_context.clone())?;
+    let ctx = kc
+        .contexts
+        .iter()
+        .find(|c| c.name == ctx_name)?
+        .context
+        .as_ref()?;
+    let cluster = kc
+        .clusters
+        .iter()
+        .find(|c| c.name == ctx.cluster)?
+        .cluster
+        .as_ref()?;
+    cluster.proxy_url.clone().filter(|u| !u.is_empty())
 }
 
 fn kind_of(v: &Value) -> &'static str {

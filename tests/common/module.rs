@@ -23,6 +23,11 @@ pub fn command() -> Command {
 
 /// Runs `module` with `args` plus the internal keys ansible-core 2.21 sends.
 pub fn run(module: &str, args: Value, flags: Flags) -> Output {
+    run_env(module, args, flags, &[])
+}
+
+/// `run` with extra environment variables for the module process.
+pub fn run_env(module: &str, args: Value, flags: Flags, env: &[(&str, &str)]) -> Output {
     let mut all = args;
     let internal = json!({
         "_ansible_module_name": format!("netpath.calico_alb.{module}"),
@@ -40,22 +45,34 @@ pub fn run(module: &str, args: Value, flags: Flags) -> Output {
     for (k, v) in internal.as_object().unwrap() {
         all[k] = v.clone();
     }
-    run_raw(serde_json::to_string(&all).unwrap().as_bytes(), module)
+    run_raw_env(serde_json::to_string(&all).unwrap().as_bytes(), module, env)
 }
 
 /// Runs with an args file of exactly these bytes.
 pub fn run_raw(bytes: &[u8], module: &str) -> Output {
+    run_raw_env(bytes, module, &[])
+}
+
+fn run_raw_env(bytes: &[u8], module: &str, env: &[(&str, &str)]) -> Output {
     let dir = tempfile::tempdir().unwrap();
     let args = dir.path().join("args");
     std::fs::write(&args, bytes).unwrap();
     // Ansible names the copied binary AnsiballZ_<module>; a link gives the same argv[0].
     let exe = dir.path().join(format!("AnsiballZ_{module}"));
     std::os::unix::fs::symlink(assert_cmd::cargo::cargo_bin!("netpath"), &exe).unwrap();
-    let out = Command::new(&exe).arg(&args).output().expect("netpath runs");
+    let out = Command::new(&exe)
+        .arg(&args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("netpath runs");
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     let json = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
         panic!("module output is not one JSON object ({e}):\nstdout: {stdout}\nstderr: {stderr}")
     });
-    Output { json, stdout, stderr }
+    Output {
+        json,
+        stdout,
+        stderr,
+    }
 }
