@@ -1,5 +1,7 @@
 //! The human CLI: the same modules and engine, with text output.
 
+pub mod vars;
+
 use crate::ansible;
 use crate::protocol::ModuleInput;
 use serde_json::{Map, Value, json};
@@ -11,6 +13,8 @@ USAGE:
     netpath apply  -f FILE [options]          apply manifests (server-side apply, only what differs)
     netpath delete -f FILE [options]          delete the objects in FILE
     netpath diff   -f FILE [options]          show what apply would change; writes nothing
+    netpath check  -f VARS.yml [-o FORMAT]    check the whole ALB → NodePort → pod path from role variables
+    netpath render -f VARS.yml                print the IngressClass, Service and Ingress YAML of role variables
     netpath doc MODULE                        print a module's documentation (Ansible sidecar YAML)
     netpath --version
 
@@ -26,7 +30,7 @@ OPTIONS:
 
 Exit status: 0 success, 1 failure, 2 invalid usage or input.";
 
-const COMMANDS: &[&str] = &["apply", "delete", "diff", "doc", "help"];
+const COMMANDS: &[&str] = &["apply", "delete", "diff", "doc", "help", "check", "render"];
 
 pub fn is_command(s: &str) -> bool {
     COMMANDS.contains(&s)
@@ -64,6 +68,8 @@ pub fn main(args: &[String]) -> i32 {
             }
         },
         "apply" | "delete" | "diff" => manifest_command(cmd, &args[1..]),
+        "check" => vars::check(&args[1..]),
+        "render" => vars::render(&args[1..]),
         other => {
             eprintln!("netpath: unknown command {other:?}\n\n{HELP}");
             2

@@ -1,4 +1,8 @@
 //! AWS Load Balancer Controller: checks for the `alb.ingress.kubernetes.io/*`
 //! annotations and the Ingress and Service fields the ALB path depends on.
 
+pub mod live;
+pub mod model;
+pub mod netcheck;
 pub mod rules;
+pub mod sg;

@@ -1,7 +1,9 @@
 //! One file per Ansible module: its spec, and glue from options to the
 //! rendering, validation and apply code that does the work.
 
+pub mod alb_ingress;
 pub mod manifest;
+pub mod netcheck;
 
 use crate::error::Error;
 use crate::kube::{self, Connection, Report, apply};
@@ -22,7 +24,7 @@ pub struct ModuleDef {
     pub returns: &'static str,
 }
 
-pub const MODULES: &[&ModuleDef] = &[&manifest::MODULE];
+pub const MODULES: &[&ModuleDef] = &[&manifest::MODULE, &alb_ingress::MODULE, &netcheck::MODULE];
 
 pub fn find(name: &str) -> Option<&'static ModuleDef> {
     MODULES.iter().copied().find(|m| m.name == name)
@@ -127,6 +129,8 @@ pub fn finish(report: Report, mut extra: Map<String, Value>) -> Result<Outcome, 
 pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     match ctx.module.name {
         "manifest" => manifest::run(ctx).await,
+        "alb_ingress" => alb_ingress::run(ctx).await,
+        "netcheck" => netcheck::run(ctx).await,
         other => Err(Error::Input(format!(
             "module {other} is declared but has no implementation"
         ))

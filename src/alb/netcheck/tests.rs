@@ -1,0 +1,329 @@
+use super::*;
+use crate::modules::netcheck as module;
+use crate::validate::Severity;
+
+fn params(v: Value) -> Params {
+    let env = |_: &str| None;
+    crate::protocol::spec::validate(
+        "t",
+        module::MODULE.options,
+        &module::MODULE.constraints,
+        v.as_object().unwrap(),
+        &env,
+    )
+    .unwrap_or_else(|e| panic!("spec: {e:?}"))
+}
+
+fn app(node_port: Option<i64>) -> Value {
+    let mut svc = json!({"name": "app-service", "selector": {"app": "myapp"}, "port": 80, "target_port": 8080});
+    if let Some(n) = node_port {
+        svc["node_port"] = json!(n);
+    }
+    json!({"name": "app-ingress", "scheme": "internet-facing", "certificate_discovery": true,
+        "listen_ports": [{"HTTP": 80}, {"HTTPS": 443}],
+        "rules": [{"host": "example.com", "paths": [{"path": "/", "service_name": "app-service", "service_port": 80}]}],
+        "services": [svc]})
+}
+
+/// The seed's inputs.
+fn seed(extra: Value) -> Value {
+    let mut v = json!({"cni_plugin": "calico", "pod_cidr": "192.168.0.0/16", "vpc_cidrs": ["10.0.0.0/16"],
+        "alb_security_group": "sg-0aaaaaaaaaaaaaaaa", "worker_security_group": "sg-0bbbbbbbbbbbbbbbb",
+        "ingresses": [app(Some(30080))]});
+    for (k, x) in extra.as_object().unwrap() {
+        v[k] = x.clone();
+    }
+    v
+}
+
+fn run_with(v: Value, live: Option<&Live>) -> Report {
+    run(&params(v), live)
+}
+
+#[track_caller]
+fn has(r: &Report, severity: Severity, field: &str, needle: &str) {
+    assert!(
+        r.findings.0.iter().any(|x| x.severity == severity
+            && x.field.contains(field)
+            && x.problem.contains(needle)),
+        "no {severity:?} at {field} containing {needle:?} in {:#?}",
+        r.findings.0
+    );
+}
+
+fn rule<'a>(r: &'a Report, proto: &str, from: i32, to: i32) -> Option<&'a SgRule> {
+    r.rules
+        .iter()
+        .find(|x| x.protocol == proto && x.from_port == from && x.to_port == to)
+}
+
+#[test]
+fn seed_needs_alb_to_nodeport_and_vxlan_between_nodes() {
+    let r = run_with(seed(json!({})), None);
+    assert!(r.findings.0.is_empty(), "{:#?}", r.findings.0);
+    let alb = rule(&r, "tcp", 30080, 30080).expect("ALB → worker NodePort rule");
+    assert_eq!(alb.source, Peer::AlbSecurityGroup);
+    let vxlan = rule(&r, "udp", 4789, 4789).expect("node ↔ node VXLAN rule");
+    assert_eq!(vxlan.source, Peer::WorkerSecurityGroup);
+    assert_eq!(r.rules.len(), 2);
+    assert_eq!(
+        r.ec2_rules[0],
+        json!({"proto": "tcp", "from_port": 30080, "to_port": 30080, "group_id": "sg-0aaaaaaaaaaaaaaaa",
+            "rule_desc": "ALB to worker port 30080 (default/app-service:80)"})
+    );
+    assert_eq!(r.ec2_rules[1]["group_id"], "sg-0bbbbbbbbbbbbbbbb");
+    let tf = &r.terraform["resource"]["aws_vpc_security_group_ingress_rule"];
+    assert_eq!(
+        tf["alb_to_worker_tcp_30080"]["security_group_id"],
+        "sg-0bbbbbbbbbbbbbbbb"
+    );
+    assert_eq!(
+        tf["alb_to_worker_tcp_30080"]["referenced_security_group_id"],
+        "sg-0aaaaaaaaaaaaaaaa"
+    );
+    assert_eq!(tf["worker_to_worker_udp_4789"]["ip_protocol"], "udp");
+    assert_eq!(r.network["alb_target_type_recommended"], "instance");
+    assert_eq!(r.node_ports[0]["node_port"], 30080);
+    assert_eq!(r.node_ports[0]["source"], "input");
+}
+
+#[test]
+fn seed_flags_ip_with_calico() {
+    let mut a = app(Some(30080));
+    a["target_type"] = json!("ip");
+    a["services"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("node_port");
+    let r = run_with(seed(json!({"ingresses": [a]})), None);
+    has(
+        &r,
+        Severity::Error,
+        "ingresses[0].target_type",
+        "target-type ip registers pod IPs",
+    );
+}
+
+#[test]
+fn unknown_node_port_or_request_opens_the_range() {
+    let r = run_with(seed(json!({"ingresses": [app(None)]})), None);
+    assert!(rule(&r, "tcp", 30000, 32767).is_some(), "{:?}", r.rules);
+    has(&r, Severity::Warning, "ingresses[0]", "not known yet");
+    assert_eq!(r.node_ports[0]["source"], "unassigned");
+    let r = run_with(
+        seed(
+            json!({"open_node_port_range": true, "node_port_range": "31000-31999", "ingresses": [app(Some(31080))]}),
+        ),
+        None,
+    );
+    assert!(rule(&r, "tcp", 31000, 31999).is_some(), "{:?}", r.rules);
+    assert!(r.findings.0.is_empty(), "{:#?}", r.findings.0);
+}
+
+#[test]
+fn live_services_give_the_assigned_node_port() {
+    let svc = json!({"metadata": {"namespace": "default", "name": "app-service"},
+        "spec": {"type": "NodePort", "ports": [{"port": 80, "protocol": "TCP", "nodePort": 31234}]}});
+    let live = Live {
+        ippools: Some(vec![pool(
+            "default-ipv4-ippool",
+            "192.168.0.0/16",
+            "Always",
+            "Never",
+            true,
+        )]),
+        services: Some(vec![svc]),
+        kubeadm_config: None,
+    };
+    let r = run_with(seed(json!({"ingresses": [app(None)]})), Some(&live));
+    assert!(r.findings.0.is_empty(), "{:#?}", r.findings.0);
+    assert!(rule(&r, "tcp", 31234, 31234).is_some(), "{:?}", r.rules);
+    assert_eq!(r.node_ports[0]["source"], "live");
+    assert_eq!(r.network["live"], true);
+}
+
+#[test]
+fn cidr_overlaps() {
+    let r = run_with(seed(json!({"pod_cidr": "10.0.128.0/17"})), None);
+    has(&r, Severity::Error, "pod_cidr", "lies inside the VPC CIDR");
+    let r = run_with(seed(json!({"service_cidr": "10.0.0.0/12"})), None);
+    has(&r, Severity::Error, "service_cidr", "the VPC CIDR");
+    let r = run_with(seed(json!({"service_cidr": "192.168.0.0/20"})), None);
+    has(&r, Severity::Error, "pod_cidr", "the service CIDR");
+    let r = run_with(seed(json!({"pod_cidr": "169.254.0.0/16"})), None);
+    has(
+        &r,
+        Severity::Error,
+        "pod_cidr",
+        "IPPool CIDR overlaps with IPv4 Link Local range",
+    );
+    let r = run_with(seed(json!({"pod_cidr": "172.16.0.0/12"})), None);
+    has(&r, Severity::Warning, "pod_cidr", "Docker's default bridge");
+    let r = run_with(seed(json!({"service_cidr": "10.96.0.1/12"})), None);
+    has(&r, Severity::Error, "service_cidr", "not strictly masked");
+    // The VPC CNI puts pods inside the VPC on purpose.
+    let mut a = app(None);
+    a["target_type"] = json!("ip");
+    let r = run_with(
+        json!({"cni_plugin": "aws-vpc-cni", "vpc_cidrs": ["10.0.0.0/16"], "ingresses": [a]}),
+        None,
+    );
+    assert!(!r.findings.has_errors(), "{:#?}", r.findings.0);
+}
+
+fn pool(name: &str, cidr: &str, vxlan: &str, ipip: &str, nat: bool) -> Value {
+    json!({"metadata": {"name": name}, "spec": {"cidr": cidr, "vxlanMode": vxlan, "ipipMode": ipip, "natOutgoing": nat}})
+}
+
+fn with_pools(pools: Vec<Value>, extra: Value) -> Report {
+    let live = Live {
+        ippools: Some(pools),
+        services: Some(vec![]),
+        kubeadm_config: None,
+    };
+    run_with(seed(extra), Some(&live))
+}
+
+#[test]
+fn live_pools_must_match_the_encapsulation() {
+    let ok = with_pools(
+        vec![pool("p", "192.168.0.0/16", "CrossSubnet", "Never", true)],
+        json!({}),
+    );
+    assert!(ok.findings.0.is_empty(), "{:#?}", ok.findings.0);
+    let r = with_pools(
+        vec![pool("p", "192.168.0.0/16", "Never", "Always", true)],
+        json!({}),
+    );
+    has(&r, Severity::Error, "encapsulation", "uses IP-in-IP");
+    let r = with_pools(
+        vec![pool("p", "192.168.0.0/16", "Always", "Never", true)],
+        json!({"encapsulation": "ipip"}),
+    );
+    has(&r, Severity::Error, "encapsulation", "uses VXLAN");
+    assert!(
+        rule(&r, "4", -1, -1).is_some(),
+        "ipip input gives the protocol 4 rule"
+    );
+    let r = with_pools(
+        vec![pool("p", "192.168.0.0/16", "Always", "Always", true)],
+        json!({}),
+    );
+    has(
+        &r,
+        Severity::Error,
+        "live IPPool p",
+        "Cannot enable both VXLAN and IPIP",
+    );
+    let r = with_pools(
+        vec![pool("p", "192.168.0.0/16", "Never", "Never", false)],
+        json!({}),
+    );
+    has(&r, Severity::Warning, "live IPPool p", "not encapsulated");
+    has(&r, Severity::Warning, "live IPPool p", "natOutgoing off");
+    let r = with_pools(
+        vec![pool("p", "10.0.0.0/16", "Always", "Never", true)],
+        json!({}),
+    );
+    has(&r, Severity::Error, "live IPPool p", "the VPC CIDR");
+    has(&r, Severity::Warning, "live IPPool p", "outside pod_cidr");
+    // Disabled pools are ignored; none enabled is a warning.
+    let mut off = pool("p", "10.0.0.0/16", "Always", "Never", true);
+    off["spec"]["disabled"] = json!(true);
+    let r = with_pools(vec![off], json!({}));
+    has(&r, Severity::Warning, "pod_cidr", "no enabled IPPool");
+    let live = Live::default();
+    let r = run_with(seed(json!({})), Some(&live));
+    has(
+        &r,
+        Severity::Warning,
+        "cni_plugin",
+        "Calico is not installed",
+    );
+}
+
+fn kubeadm(cfg: &str) -> Live {
+    Live {
+        ippools: Some(vec![pool("p", "192.168.0.0/16", "Always", "Never", true)]),
+        services: Some(vec![]),
+        kubeadm_config: Some(json!({"data": {"ClusterConfiguration": cfg}})),
+    }
+}
+
+#[test]
+fn kubeadm_config_is_compared() {
+    let same = kubeadm("networking:\n  podSubnet: 192.168.0.0/16\n  serviceSubnet: 10.96.0.0/12\n");
+    let r = run_with(seed(json!({})), Some(&same));
+    assert!(r.findings.0.is_empty(), "{:#?}", r.findings.0);
+
+    let other = kubeadm(
+        "apiVersion: kubeadm.k8s.io/v1beta4\nnetworking:\n  podSubnet: 10.244.0.0/16\n  serviceSubnet: 172.20.0.0/16\napiServer:\n  extraArgs:\n  - name: service-node-port-range\n    value: 31000-31999\n",
+    );
+    let r = run_with(seed(json!({"ingresses": [app(Some(30080))]})), Some(&other));
+    has(
+        &r,
+        Severity::Warning,
+        "pod_cidr",
+        "IPPool 192.168.0.0/16 is not within the platform's configured pod network CIDR(s) [10.244.0.0/16]",
+    );
+    has(
+        &r,
+        Severity::Warning,
+        "service_cidr",
+        "differs from the cluster's serviceSubnet 172.20.0.0/16",
+    );
+    has(
+        &r,
+        Severity::Warning,
+        "node_port_range",
+        "--service-node-port-range 31000-31999",
+    );
+    // The cluster's range applies: 30080 is outside it.
+    has(
+        &r,
+        Severity::Error,
+        "node_port",
+        "The range of valid ports is 31000-31999",
+    );
+    assert_eq!(r.network["service_cidr"], "172.20.0.0/16");
+
+    let v1beta3 = kubeadm("apiServer:\n  extraArgs:\n    service-node-port-range: 30000-30999\n");
+    let r = run_with(seed(json!({"open_node_port_range": true})), Some(&v1beta3));
+    assert!(rule(&r, "tcp", 30000, 30999).is_some(), "{:?}", r.rules);
+}
+
+#[test]
+fn ip_targets_open_the_pod_port() {
+    let mut a = app(None);
+    a["target_type"] = json!("ip");
+    a["healthcheck_port"] = json!("9090");
+    let r = run_with(
+        json!({"cni_plugin": "aws-vpc-cni", "vpc_cidrs": ["10.0.0.0/16"], "ingresses": [a.clone()]}),
+        None,
+    );
+    assert!(!r.findings.has_errors(), "{:#?}", r.findings.0);
+    let pod = rule(&r, "tcp", 8080, 8080).expect("ALB → pod port");
+    assert!(pod.description.contains("pod port 8080"));
+    assert!(rule(&r, "tcp", 9090, 9090).is_some(), "health-check port");
+    assert_eq!(
+        r.rules.len(),
+        2,
+        "no overlay rules with the VPC CNI: {:?}",
+        r.rules
+    );
+    a["services"][0]["target_port"] = json!("http");
+    let r = run_with(json!({"cni_plugin": "aws-vpc-cni", "ingresses": [a]}), None);
+    has(
+        &r,
+        Severity::Warning,
+        "paths[0]",
+        "named or unknown target port",
+    );
+}
+
+#[test]
+fn bgp_and_typha_rules() {
+    let r = run_with(seed(json!({"bgp": true, "typha": true})), None);
+    assert!(rule(&r, "tcp", 179, 179).is_some());
+    assert!(rule(&r, "tcp", 5473, 5473).is_some());
+}

@@ -1,0 +1,708 @@
+//! `netpath check -f VARS.yml` and `netpath render -f VARS.yml`: the role
+//! variables a user keeps in group_vars, checked or rendered without Ansible
+//! and without a cluster.
+
+use crate::alb::{model, netcheck};
+use crate::modules::{alb_ingress, netcheck as netcheck_module};
+use crate::net::cidr::Family;
+use crate::net::mtu::{self, Encapsulation};
+use crate::protocol::{Params, spec};
+use crate::validate::{Finding, Findings, Severity};
+use serde_json::{Map, Value, json};
+
+pub const HELP: &str = "netpath check  -f VARS.yml [-o text|json|terraform]
+netpath render -f VARS.yml
+
+Reads the roles' variables as written in group_vars (literal values; no
+cluster needed). A role's own variable wins over the shared cni_* one.
+    cni_plugin                     calico | aws-vpc-cni
+    cni_pod_cidr                   Calico pool / pod network (default 192.168.0.0/16)
+    cni_vpc_cidrs                  list of VPC CIDRs (default [10.0.0.0/16])
+    cni_service_cidr               Service ClusterIP range (default 10.96.0.0/12)
+    cni_vxlan_mode, cni_ipip_mode  Always | CrossSubnet | Never (encapsulation)
+    cni_vxlan_port                 VXLAN UDP port (default 4789)
+    cni_calico_backend             vxlan | bird | none (bird: BGP, TCP 179)
+    cni_typha                      Calico runs Typha (TCP 5473)
+    cni_host_mtu, cni_veth_mtu     host interface MTU, pod MTU
+    cni_nat_outgoing               natOutgoing of the pool
+    cni_node_selector              the pool's nodeSelector
+    cni_aws_src_dst_check          DoNothing | Enable | Disable
+    alb_ingress_apps               the ingresses (the alb_ingress module's `ingresses`)
+    alb_ingress_class_name, alb_ingress_class_params, alb_ingress_class_is_default
+    alb_ingress_class_annotation   also write kubernetes.io/ingress.class
+    alb_ingress_node_port_range    kube-apiserver --service-node-port-range
+    alb_ingress_cni_plugin, alb_ingress_pod_cidr, alb_ingress_vpc_cidrs
+    netcheck_alb_security_group    ALB security group (ID, name or Terraform reference)
+    netcheck_worker_security_group worker security group
+    netcheck_open_node_port_range  open the whole range instead of the exact NodePorts
+    netcheck_fail_on               error | warning | never
+    netcheck_cni_plugin, netcheck_pod_cidr, netcheck_vpc_cidrs, netcheck_service_cidr,
+    netcheck_node_port_range, netcheck_ingresses, netcheck_encapsulation,
+    netcheck_vxlan_port, netcheck_bgp, netcheck_typha
+
+check prints every finding and the worker security-group rules; exit 1 when
+any error is found (netcheck_fail_on). render prints the IngressClass,
+Service and Ingress YAML; exit 1 when the input is refused.";
+
+/// Options built from variables, and the variable behind each option.
+type Options = (Map<String, Value>, Vec<(String, String)>);
+
+/// Module option ← role variables, first one set wins (the roles' precedence).
+type Table = &'static [(&'static str, &'static [&'static str])];
+
+const CHECK_VARS: Table = &[
+    ("cni_plugin", &["netcheck_cni_plugin", "cni_plugin"]),
+    ("pod_cidr", &["netcheck_pod_cidr", "cni_pod_cidr"]),
+    ("vpc_cidrs", &["netcheck_vpc_cidrs", "cni_vpc_cidrs"]),
+    (
+        "service_cidr",
+        &["netcheck_service_cidr", "cni_service_cidr"],
+    ),
+    (
+        "node_port_range",
+        &["netcheck_node_port_range", "alb_ingress_node_port_range"],
+    ),
+    ("ingresses", &["netcheck_ingresses", "alb_ingress_apps"]),
+    ("encapsulation", &["netcheck_encapsulation"]),
+    ("vxlan_port", &["netcheck_vxlan_port", "cni_vxlan_port"]),
+    ("bgp", &["netcheck_bgp"]),
+    ("typha", &["netcheck_typha", "cni_typha"]),
+    ("alb_security_group", &["netcheck_alb_security_group"]),
+    ("worker_security_group", &["netcheck_worker_security_group"]),
+    ("open_node_port_range", &["netcheck_open_node_port_range"]),
+];
+const RENDER_VARS: Table = &[
+    ("cni_plugin", &["alb_ingress_cni_plugin", "cni_plugin"]),
+    ("pod_cidr", &["alb_ingress_pod_cidr", "cni_pod_cidr"]),
+    ("vpc_cidrs", &["alb_ingress_vpc_cidrs", "cni_vpc_cidrs"]),
+    ("node_port_range", &["alb_ingress_node_port_range"]),
+    ("ingresses", &["alb_ingress_apps"]),
+    (
+        "ingress_class_annotation",
+        &["alb_ingress_class_annotation"],
+    ),
+];
+/// `ingress_class` suboption ← role variable.
+const CLASS_VARS: &[(&str, &str)] = &[
+    ("name", "alb_ingress_class_name"),
+    ("params", "alb_ingress_class_params"),
+    ("is_default", "alb_ingress_class_is_default"),
+];
+/// Read by `check` itself rather than passed as options.
+const CALICO_VARS: &[&str] = &[
+    "cni_vxlan_mode",
+    "cni_ipip_mode",
+    "cni_calico_backend",
+    "cni_host_mtu",
+    "cni_veth_mtu",
+    "cni_nat_outgoing",
+    "cni_node_selector",
+    "cni_aws_src_dst_check",
+    "netcheck_fail_on",
+];
+/// Prefixes of the roles' variables: an unknown one may be a typo.
+const PREFIXES: &[&str] = &["cni_", "alb_ingress_", "netcheck_"];
+/// The roles' other variables (installation, names), not part of the path.
+const ROLE_ONLY: &[&str] = &[
+    "cni_ippool_name",
+    "cni_block_size",
+    "cni_ippool_migrate",
+    "cni_vxlan_vni",
+    "cni_calico_install",
+    "cni_calico_version",
+    "cni_calico_manifest",
+    "cni_calico_operator_manifests",
+    "cni_calico_checksums",
+    "cni_calico_cache_dir",
+    "cni_calico_wait",
+    "cni_calico_wait_timeout",
+    "netcheck_apply_security_groups",
+];
+
+struct Args {
+    file: String,
+    output: String,
+}
+
+fn parse_args(cmd: &str, args: &[String]) -> Result<Args, i32> {
+    let mut file = None;
+    let mut output = "text".to_string();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-f" | "--filename" | "--vars" => file = it.next().cloned(),
+            "-o" | "--output" => match it.next().map(String::as_str) {
+                Some(o @ ("text" | "json" | "terraform")) if cmd == "check" => {
+                    output = o.to_string()
+                }
+                other => {
+                    eprintln!(
+                        "netpath {cmd}: -o takes text, json or terraform (check only), got {other:?}"
+                    );
+                    return Err(2);
+                }
+            },
+            "-h" | "--help" => {
+                println!("{HELP}");
+                return Err(0);
+            }
+            other => {
+                eprintln!("netpath {cmd}: unknown option {other:?}\n\n{HELP}");
+                return Err(2);
+            }
+        }
+    }
+    match file {
+        Some(file) => Ok(Args { file, output }),
+        None => {
+            eprintln!("netpath {cmd}: -f VARS.yml is required\n\n{HELP}");
+            Err(2)
+        }
+    }
+}
+
+/// Reads VARS.yml ('-' = standard input) into a mapping.
+pub fn read_vars(path: &str) -> Result<Map<String, Value>, String> {
+    let text = if path == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        s
+    } else {
+        std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?
+    };
+    parse_vars(&text).map_err(|e| format!("{path}: {e}"))
+}
+
+pub fn parse_vars(text: &str) -> Result<Map<String, Value>, String> {
+    let v: Value = serde_saphyr::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
+    match v {
+        Value::Object(m) => Ok(m),
+        Value::Null => Ok(Map::new()),
+        _ => Err("must be a mapping of variable names to values, like group_vars".into()),
+    }
+}
+
+fn templated(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains("{{") || s.contains("{%"),
+        Value::Array(a) => a.iter().any(templated),
+        Value::Object(o) => o.values().any(templated),
+        _ => false,
+    }
+}
+
+fn all_known() -> impl Iterator<Item = &'static str> {
+    [CHECK_VARS, RENDER_VARS]
+        .into_iter()
+        .flat_map(|t| t.iter().flat_map(|(_, vars)| vars.iter().copied()))
+        .chain(CLASS_VARS.iter().map(|(_, v)| *v))
+        .chain(CALICO_VARS.iter().copied())
+        .chain(ROLE_ONLY.iter().copied())
+}
+
+/// Unknown variables with the roles' prefixes, for a warning.
+fn unknown_vars(vars: &Map<String, Value>) -> Vec<String> {
+    vars.keys()
+        .filter(|k| PREFIXES.iter().any(|p| k.starts_with(p)))
+        .filter(|k| !all_known().any(|known| known == k.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// Module options from variables, and which variable set each option (for
+/// naming it in findings). A templated value is skipped for the next
+/// variable in precedence (role defaults look like `{{ cni_pod_cidr }}`);
+/// when only templates remain it is an error.
+fn to_options(vars: &Map<String, Value>, table: Table) -> Result<Options, Vec<String>> {
+    let mut out = Map::new();
+    let mut used = Vec::new();
+    let mut errors = Vec::new();
+    for (opt, candidates) in table {
+        let given: Vec<(&str, &Value)> = candidates
+            .iter()
+            .filter_map(|c| vars.get(*c).filter(|v| !v.is_null()).map(|v| (*c, v)))
+            .collect();
+        match given.iter().find(|(_, v)| !templated(v)) {
+            Some((var, v)) => {
+                out.insert(opt.to_string(), (*v).clone());
+                used.push((opt.to_string(), var.to_string()));
+            }
+            None => {
+                if let Some((var, _)) = given.first() {
+                    errors.push(format!(
+                        "{var} is a Jinja template; netpath reads literal values only (run the \
+                         role in Ansible for templated variables, or write the value)"
+                    ));
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok((out, used))
+    } else {
+        Err(errors)
+    }
+}
+
+fn validate(
+    module: &crate::modules::ModuleDef,
+    opts: &Map<String, Value>,
+) -> Result<Params, Vec<String>> {
+    let no_env = |_: &str| None;
+    spec::validate(
+        &format!("netpath.calico_alb.{}", module.name),
+        module.options,
+        &module.constraints,
+        opts,
+        &no_env,
+    )
+}
+
+fn mode_on(v: Option<&Value>, default: &str) -> bool {
+    matches!(
+        v.and_then(Value::as_str).unwrap_or(default),
+        "Always" | "CrossSubnet"
+    )
+}
+
+/// Calico settings that exist only as role variables: encapsulation from the
+/// pool modes (as the netcheck role derives it), BGP from the backend, the
+/// pod MTU, natOutgoing, the node selector and the source/destination check.
+fn calico_vars(vars: &Map<String, Value>, opts: &mut Map<String, Value>, f: &mut Findings) {
+    let vxlan_mode = vars.get("cni_vxlan_mode");
+    let ipip_mode = vars.get("cni_ipip_mode");
+    let (vxlan, ipip) = (mode_on(vxlan_mode, "Always"), mode_on(ipip_mode, "Never"));
+    if vxlan && ipip {
+        f.error(
+            "cni_ipip_mode",
+            "Cannot enable both VXLAN and IPIP on the same IPPool: Calico refuses the pool.",
+            "set cni_ipip_mode: Never and keep cni_vxlan_mode: Always (or CrossSubnet).",
+        );
+    }
+    let encap = if ipip {
+        Encapsulation::Ipip
+    } else if vxlan {
+        Encapsulation::Vxlan
+    } else {
+        Encapsulation::None
+    };
+    if !opts.contains_key("encapsulation") {
+        let name = match encap {
+            Encapsulation::Ipip => "ipip",
+            Encapsulation::Vxlan => "vxlan",
+            _ => "none",
+        };
+        opts.insert("encapsulation".into(), json!(name));
+    }
+    if !opts.contains_key("bgp")
+        && let Some(b) = vars.get("cni_calico_backend").and_then(Value::as_str)
+    {
+        opts.insert("bgp".into(), json!(b == "bird"));
+    }
+    if vars.get("cni_nat_outgoing").and_then(spec::to_bool) == Some(false) {
+        f.warning(
+            "cni_nat_outgoing",
+            "natOutgoing is off: replies to pod-initiated traffic to the internet or VPC \
+             services have no route back to overlay addresses.",
+            "set cni_nat_outgoing: true.",
+        );
+    }
+    if let Some(sel) = vars.get("cni_node_selector").and_then(Value::as_str)
+        && let Err(x) = crate::calico::selector::validate_selector("cni_node_selector", sel)
+    {
+        f.push(x);
+    }
+    // Unencapsulated pod traffic (Never, or CrossSubnet within a subnet) is
+    // dropped by EC2's source/destination check.
+    let cross = [vxlan_mode, ipip_mode]
+        .iter()
+        .any(|m| m.and_then(Value::as_str) == Some("CrossSubnet"));
+    let src_dst = vars
+        .get("cni_aws_src_dst_check")
+        .and_then(Value::as_str)
+        .unwrap_or("DoNothing");
+    if (encap == Encapsulation::None || cross) && src_dst != "Disable" {
+        f.warning(
+            "cni_aws_src_dst_check",
+            format!(
+                "pod IPs go on the wire unencapsulated ({}), and EC2 drops packets whose \
+                 addresses are not the instance's own while source/destination check is on \
+                 (cni_aws_src_dst_check: {src_dst}).",
+                if cross {
+                    "CrossSubnet within a subnet"
+                } else {
+                    "vxlan and ipip modes Never"
+                }
+            ),
+            "set cni_aws_src_dst_check: Disable (Felix needs ec2:ModifyNetworkInterfaceAttribute), \
+             or use cni_vxlan_mode: Always.",
+        );
+    }
+    let int = |k: &str| {
+        vars.get(k).and_then(|v| match v {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        })
+    };
+    if let Some(host) = int("cni_host_mtu")
+        && let Some(mut x) = mtu::check_mtu(
+            "cni_veth_mtu",
+            u16::try_from(int("cni_veth_mtu").unwrap_or(0)).unwrap_or(u16::MAX),
+            u16::try_from(host).unwrap_or(u16::MAX),
+            encap,
+            Family::V4,
+        )
+    {
+        // The host MTU itself may be what is wrong.
+        if x.problem.contains("host interface MTU") && !x.problem.starts_with("MTU ") {
+            x.field = "cni_host_mtu".into();
+        }
+        f.push(x);
+    }
+}
+
+fn read(cmd: &str, args: &[String]) -> Result<(Args, Map<String, Value>), i32> {
+    let a = parse_args(cmd, args)?;
+    let vars = read_vars(&a.file).map_err(|e| {
+        eprintln!("netpath {cmd}: {e}");
+        2
+    })?;
+    for k in unknown_vars(&vars) {
+        eprintln!("warning: {k} is not a variable netpath reads; a typo?");
+    }
+    Ok((a, vars))
+}
+
+pub fn check(args: &[String]) -> i32 {
+    let (a, vars) = match read("check", args) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let (mut opts, used) = match to_options(&vars, CHECK_VARS) {
+        Ok(o) => o,
+        Err(errors) => return usage_errors("check", &errors),
+    };
+    let mut extra = Findings::new();
+    if opts.get("cni_plugin").and_then(Value::as_str) != Some("aws-vpc-cni") {
+        calico_vars(&vars, &mut opts, &mut extra);
+    }
+    let params = match validate(&netcheck_module::MODULE, &opts) {
+        Ok(p) => p,
+        Err(errors) => return usage_errors("check", &rename_text(errors, &used)),
+    };
+    let mut r = netcheck::run(&params, None);
+    r.findings.extend(extra.0);
+    to_variable_names(&mut r.findings.0, &used);
+    let errors = r.findings.errors().count();
+    match a.output.as_str() {
+        "json" => println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "findings": r.findings.0,
+                "security_group_rules": r.ec2_rules,
+                "terraform": r.terraform,
+                "node_ports": r.node_ports,
+                "network": r.network,
+            }))
+            .unwrap_or_default()
+        ),
+        "terraform" => println!(
+            "{}",
+            serde_json::to_string_pretty(&r.terraform).unwrap_or_default()
+        ),
+        _ => print_text(&r, params.str("worker_security_group").unwrap_or_default()),
+    }
+    let fail = match vars.get("netcheck_fail_on").and_then(Value::as_str) {
+        Some("never") => false,
+        Some("warning") => !r.findings.0.is_empty(),
+        _ => errors > 0,
+    };
+    i32::from(fail)
+}
+
+fn usage_errors(cmd: &str, errors: &[String]) -> i32 {
+    for e in errors {
+        eprintln!("netpath {cmd}: {e}");
+    }
+    2
+}
+
+/// The variable an option (and its sub-path) came from.
+fn variable_for(field: &str, used: &[(String, String)]) -> Option<String> {
+    if let Some(rest) = field.strip_prefix("ingress_class.") {
+        let (sub, tail) = rest.split_at(rest.find(['.', '[']).unwrap_or(rest.len()));
+        return CLASS_VARS
+            .iter()
+            .find(|(s, _)| *s == sub)
+            .map(|(_, var)| format!("{var}{tail}"));
+    }
+    used.iter().find_map(|(opt, var)| {
+        let rest = field.strip_prefix(opt.as_str())?;
+        (rest.is_empty() || rest.starts_with(['[', '.'])).then(|| format!("{var}{rest}"))
+    })
+}
+
+/// Findings name module options; a user of VARS.yml wrote variables.
+fn to_variable_names(findings: &mut [Finding], used: &[(String, String)]) {
+    for x in findings {
+        if let Some(v) = variable_for(&x.field, used) {
+            x.field = v;
+        }
+    }
+}
+
+/// Argument-spec errors quote option names; say the variables instead.
+fn rename_text(errors: Vec<String>, used: &[(String, String)]) -> Vec<String> {
+    errors
+        .into_iter()
+        .map(|mut e| {
+            for (opt, var) in used {
+                e = e
+                    .replace(&format!("value of {opt} "), &format!("value of {var} "))
+                    .replace(&format!("'{opt}"), &format!("'{var}"))
+                    .replace(&format!(" {opt}["), &format!(" {var}["));
+            }
+            e
+        })
+        .collect()
+}
+
+fn print_findings(findings: &[Finding]) {
+    for x in findings {
+        let sev = match x.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        println!("{sev}: {}\n    {}\n    fix: {}", x.field, x.problem, x.fix);
+    }
+}
+
+fn print_text(r: &netcheck::Report, worker: &str) {
+    let mut sorted = r.findings.0.clone();
+    // Errors first; within a severity, the order the rules ran in.
+    sorted.sort_by_key(|x| std::cmp::Reverse(x.severity));
+    print_findings(&sorted);
+    if !sorted.is_empty() {
+        println!();
+    }
+    println!("security-group rules for the worker group {worker}:");
+    for rule in &r.ec2_rules {
+        let ports = match (rule.get("from_port"), rule.get("to_port")) {
+            (Some(a), Some(b)) if a == b => a.to_string(),
+            (Some(a), Some(b)) => format!("{a}-{b}"),
+            _ => "-".into(),
+        };
+        let source = rule
+            .get("group_id")
+            .or(rule.get("group_name"))
+            .or(rule.get("cidr_ip"))
+            .or(rule.get("cidr_ipv6"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        println!(
+            "  {:<4} {:<12} from {source}  ({})",
+            rule["proto"].as_str().unwrap_or_default(),
+            ports,
+            rule["rule_desc"].as_str().unwrap_or_default()
+        );
+    }
+    let (e, w) = (r.findings.errors().count(), r.findings.warnings().count());
+    println!(
+        "\n{e} error{}, {w} warning{}. Terraform: netpath check -f VARS.yml -o terraform",
+        if e == 1 { "" } else { "s" },
+        if w == 1 { "" } else { "s" }
+    );
+}
+
+pub fn render(args: &[String]) -> i32 {
+    let (_, vars) = match read("render", args) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let (mut opts, used) = match to_options(&vars, RENDER_VARS) {
+        Ok(o) => o,
+        Err(errors) => return usage_errors("render", &errors),
+    };
+    let mut class = Map::new();
+    for (sub, var) in CLASS_VARS {
+        match vars.get(*var).filter(|v| !v.is_null()) {
+            Some(v) if templated(v) => {
+                return usage_errors(
+                    "render",
+                    &[format!(
+                        "{var} is a Jinja template; netpath reads literal values only"
+                    )],
+                );
+            }
+            Some(v) => {
+                class.insert(sub.to_string(), v.clone());
+            }
+            None => {}
+        }
+    }
+    if !class.is_empty() {
+        opts.insert("ingress_class".into(), Value::Object(class));
+    }
+    let params = match validate(&alb_ingress::MODULE, &opts) {
+        Ok(p) => p,
+        Err(errors) => return usage_errors("render", &rename_text(errors, &used)),
+    };
+    let (plan, mut f) = alb_ingress::plan(&params);
+    to_variable_names(&mut f.0, &used);
+    for w in f.warnings() {
+        eprintln!("warning: {w}");
+    }
+    if f.has_errors() {
+        let errors: Vec<Finding> = f.errors().cloned().collect();
+        eprintln!("{}", crate::error::Error::Invalid(errors));
+        return 1;
+    }
+    print!("{}", render_yaml(&plan));
+    0
+}
+
+/// The plan's objects as multi-document YAML; deletions become comments.
+pub fn render_yaml(plan: &model::Plan) -> String {
+    let mut out = String::new();
+    for d in model::render(plan) {
+        let o = &d.object;
+        if d.state == crate::kube::State::Absent {
+            out.push_str(&format!(
+                "# state absent: {} {} would be deleted\n",
+                o["kind"].as_str().unwrap_or_default(),
+                o["metadata"]["name"].as_str().unwrap_or_default()
+            ));
+            continue;
+        }
+        out.push_str("---\n");
+        out.push_str(&crate::kube::diff::to_yaml(o));
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_variable_wins_over_the_shared_one() {
+        let vars = parse_vars(
+            "cni_pod_cidr: 192.168.0.0/16\nnetcheck_pod_cidr: 172.16.0.0/16\nansible_user: ubuntu\n\
+             alb_ingress_pod_cidr: \"{{ cni_pod_cidr }}\"\n",
+        )
+        .unwrap();
+        let (o, used) = to_options(&vars, CHECK_VARS).unwrap();
+        assert_eq!(o["pod_cidr"], "172.16.0.0/16");
+        assert!(used.contains(&("pod_cidr".into(), "netcheck_pod_cidr".into())));
+        assert!(o.get("ansible_user").is_none());
+        // A templated role variable falls back to the literal shared one.
+        let (o, _) = to_options(&vars, RENDER_VARS).unwrap();
+        assert_eq!(o["pod_cidr"], "192.168.0.0/16");
+    }
+
+    #[test]
+    fn templates_without_a_literal_and_typos() {
+        let vars = parse_vars("cni_vpc_cidrs: \"{{ vpc }}\"\ncni_pod_cdir: 10.0.0.0/8\n").unwrap();
+        let e = to_options(&vars, CHECK_VARS).unwrap_err().join("\n");
+        assert!(e.contains("cni_vpc_cidrs is a Jinja template"), "{e}");
+        assert_eq!(unknown_vars(&vars), vec!["cni_pod_cdir".to_string()]);
+        let known = parse_vars(
+            "cni_block_size: 26\nnetcheck_fail_on: never\nalb_ingress_class_name: web\n",
+        )
+        .unwrap();
+        assert!(unknown_vars(&known).is_empty());
+        assert!(parse_vars("- a\n").is_err());
+    }
+
+    #[test]
+    fn findings_name_variables() {
+        let used = vec![
+            ("ingresses".to_string(), "alb_ingress_apps".to_string()),
+            ("pod_cidr".to_string(), "cni_pod_cidr".to_string()),
+        ];
+        let mut f = vec![
+            Finding::error("ingresses[0].target_type", "p", "f"),
+            Finding::error("pod_cidr", "p", "f"),
+            Finding::error("pod_cidrx", "p", "f"),
+            Finding::error("ingress_class.params.scheme", "p", "f"),
+        ];
+        to_variable_names(&mut f, &used);
+        assert_eq!(f[0].field, "alb_ingress_apps[0].target_type");
+        assert_eq!(f[1].field, "cni_pod_cidr");
+        assert_eq!(f[2].field, "pod_cidrx");
+        assert_eq!(f[3].field, "alb_ingress_class_params.scheme");
+        let e = rename_text(
+            vec!["value of cni_plugin must be one of: calico".into()],
+            &[("cni_plugin".into(), "netcheck_cni_plugin".into())],
+        );
+        assert_eq!(e[0], "value of netcheck_cni_plugin must be one of: calico");
+    }
+
+    #[test]
+    fn calico_modes_mtu_selector_and_nat() {
+        let mut f = Findings::new();
+        let mut o = Map::new();
+        let vars = parse_vars(
+            "cni_vxlan_mode: Always\ncni_ipip_mode: Never\ncni_host_mtu: 9001\ncni_veth_mtu: 8951\n\
+             cni_node_selector: all()\ncni_calico_backend: bird\n",
+        )
+        .unwrap();
+        calico_vars(&vars, &mut o, &mut f);
+        assert!(f.0.is_empty(), "{:?}", f.0);
+        assert_eq!(o["encapsulation"], "vxlan");
+        assert_eq!(o["bgp"], true);
+        // Unset modes are the role's defaults: VXLAN Always.
+        let mut o = Map::new();
+        calico_vars(&Map::new(), &mut o, &mut Findings::new());
+        assert_eq!(o["encapsulation"], "vxlan");
+
+        let mut f = Findings::new();
+        let vars = parse_vars(
+            "cni_vxlan_mode: Always\ncni_ipip_mode: Always\ncni_host_mtu: 1500\ncni_veth_mtu: 1500\n\
+             cni_nat_outgoing: false\ncni_node_selector: \"global()\"\n",
+        )
+        .unwrap();
+        calico_vars(&vars, &mut Map::new(), &mut f);
+        let all: Vec<String> =
+            f.0.iter()
+                .map(|x| format!("{}: {}", x.field, x.problem))
+                .collect();
+        for needle in [
+            "cni_ipip_mode: Cannot enable both VXLAN and IPIP",
+            "cni_veth_mtu: MTU 1500 is larger than the host MTU 1500",
+            "cni_nat_outgoing: natOutgoing is off",
+            "cni_node_selector:",
+        ] {
+            assert!(
+                all.iter().any(|p| p.starts_with(needle)),
+                "{needle}: {all:?}"
+            );
+        }
+        let mut f = Findings::new();
+        let vars = parse_vars("cni_vxlan_mode: Never\ncni_host_mtu: 100\n").unwrap();
+        calico_vars(&vars, &mut Map::new(), &mut f);
+        let all: Vec<String> =
+            f.0.iter()
+                .map(|x| format!("{}: {}", x.field, x.problem))
+                .collect();
+        assert!(
+            all.iter()
+                .any(|p| p.starts_with("cni_aws_src_dst_check: pod IPs go on the wire")),
+            "{all:?}"
+        );
+        assert!(
+            all.iter()
+                .any(|p| p.starts_with("cni_host_mtu: the host interface MTU 100")),
+            "{all:?}"
+        );
+        let mut f = Findings::new();
+        let vars = parse_vars("cni_vxlan_mode: Never\ncni_aws_src_dst_check: Disable\n").unwrap();
+        calico_vars(&vars, &mut Map::new(), &mut f);
+        assert!(f.0.is_empty(), "{:?}", f.0);
+    }
+}

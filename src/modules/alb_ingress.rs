@@ -1,0 +1,354 @@
+//! `alb_ingress`: IngressClass `alb`, Ingresses with typed
+//! `alb.ingress.kubernetes.io/*` annotations, and their Services, checked
+//! against the network model before anything is written.
+
+use super::{APPLY_OPTIONS, Ctx, Failure, ModuleDef};
+use crate::alb::{live, model};
+use crate::error::Error;
+use crate::kube::{CONNECTION_OPTIONS, Resolver, apply};
+use crate::net::model::CniPlugin;
+use crate::protocol::{Constraints, Kind, OptSpec, Outcome};
+use crate::validate::Findings;
+use serde_json::{Map, Value, json};
+
+/// The network inputs `alb_ingress` and `netcheck` share.
+pub const NETWORK_OPTIONS: &[OptSpec] = &[
+    OptSpec::new("cni_plugin", Kind::Str)
+        .default("\"calico\"")
+        .choices(CniPlugin::CHOICES)
+        .doc("The cluster's CNI. C(calico) is an overlay (pod IPs outside the VPC: only C(instance) targets reach pods); C(aws-vpc-cni) gives pods VPC addresses (C(ip) targets work). Decides the target type when none is given."),
+    OptSpec::new("pod_cidr", Kind::Str).doc(
+        "The pod network (Calico IPPool cidr). Default C(192.168.0.0/16) for calico; for aws-vpc-cni the VPC CIDRs, since pods get VPC addresses.",
+    ),
+    OptSpec::new("vpc_cidrs", Kind::List(&Kind::Str))
+        .default("[\"10.0.0.0/16\"]")
+        .doc("The VPC's CIDR blocks (primary and secondary)."),
+    OptSpec::new("node_port_range", Kind::Str)
+        .default("\"30000-32767\"")
+        .doc("kube-apiserver's C(--service-node-port-range); node_port values must lie in it."),
+];
+
+const BACKEND_OPTIONS: &[OptSpec] = &[
+    OptSpec::new("service_name", Kind::Str)
+        .required()
+        .doc("Service the traffic goes to (backend.service.name), in the Ingress's namespace."),
+    OptSpec::new("service_port", Kind::Raw)
+        .required()
+        .doc("The Service's port: a number (backend.service.port.number) or a port name (backend.service.port.name)."),
+];
+
+const PATH_OPTIONS: &[OptSpec] = &[
+    OptSpec::new("path", Kind::Str)
+        .default("\"/\"")
+        .doc("The path (paths[].path)."),
+    OptSpec::new("path_type", Kind::Str)
+        .default("\"Prefix\"")
+        .doc("paths[].pathType: C(Prefix), C(Exact) or C(ImplementationSpecific)."),
+    BACKEND_OPTIONS[0],
+    BACKEND_OPTIONS[1],
+];
+
+const RULE_OPTIONS: &[OptSpec] = &[
+    OptSpec::new("host", Kind::Str).doc(
+        "rules[].host: a DNS name, optionally with a leading C(*.); omit to match every host.",
+    ),
+    OptSpec::new("paths", Kind::List(&Kind::Dict))
+        .suboptions(PATH_OPTIONS)
+        .doc("rules[].http.paths."),
+];
+
+const SERVICE_PORT_OPTIONS: &[OptSpec] = &[
+    OptSpec::new("name", Kind::Str).doc("ports[].name; required when a Service has several ports."),
+    OptSpec::new("port", Kind::Int)
+        .required()
+        .doc("ports[].port."),
+    OptSpec::new("target_port", Kind::Raw)
+        .doc("ports[].targetPort: the container port number or name. Defaults to port."),
+    OptSpec::new("node_port", Kind::Int)
+        .doc("ports[].nodePort; omit to let Kubernetes assign one."),
+    OptSpec::new("protocol", Kind::Str)
+        .default("\"TCP\"")
+        .choices(&["TCP", "UDP", "SCTP"])
+        .doc("ports[].protocol."),
+];
+
+const SERVICE_OPTIONS: &[OptSpec] = &[
+    OptSpec::new("name", Kind::Str).required().doc("metadata.name of the Service."),
+    OptSpec::new("type", Kind::Str)
+        .choices(&["NodePort", "ClusterIP", "LoadBalancer"])
+        .doc("spec.type. Default C(NodePort) for instance targets, C(ClusterIP) for ip targets. Instance targets refuse ClusterIP."),
+    OptSpec::new("port", Kind::Int).doc("spec.ports[0].port of a single-port Service."),
+    OptSpec::new("target_port", Kind::Raw).doc("spec.ports[0].targetPort: container port number or name."),
+    OptSpec::new("node_port", Kind::Int).doc("spec.ports[0].nodePort: a fixed NodePort in node_port_range; omit to let Kubernetes assign one. Checked against every other Service's node ports on the cluster."),
+    OptSpec::new("port_name", Kind::Str).doc("spec.ports[0].name."),
+    OptSpec::new("protocol", Kind::Str)
+        .default("\"TCP\"")
+        .choices(&["TCP", "UDP", "SCTP"])
+        .doc("spec.ports[].protocol."),
+    OptSpec::new("selector", Kind::Dict).doc("spec.selector: labels of the pods."),
+    OptSpec::new("external_traffic_policy", Kind::Str)
+        .choices(&["Cluster", "Local"])
+        .doc("spec.externalTrafficPolicy (NodePort and LoadBalancer only). C(Local) saves the second hop; only nodes with a ready pod pass the ALB health check."),
+    OptSpec::new("labels", Kind::Dict).doc("metadata.labels."),
+    OptSpec::new("annotations", Kind::Dict).doc("metadata.annotations; C(alb.ingress.kubernetes.io/*) ones override the Ingress's for this backend."),
+    OptSpec::new("ports", Kind::List(&Kind::Dict))
+        .suboptions(SERVICE_PORT_OPTIONS)
+        .doc("All ports of a multi-port Service (instead of port/target_port/node_port/port_name)."),
+];
+
+/// Suboptions of one `ingresses` entry; `netcheck` shares them.
+pub const INGRESS_OPTIONS: &[OptSpec] = &[
+    OptSpec::new("name", Kind::Str).required().doc("metadata.name of the Ingress."),
+    OptSpec::new("namespace", Kind::Str)
+        .default("\"default\"")
+        .doc("Namespace of the Ingress and its Services."),
+    OptSpec::new("state", Kind::Str)
+        .default("\"present\"")
+        .choices(&["present", "absent"])
+        .doc("C(absent) deletes the Ingress and its services."),
+    OptSpec::new("scheme", Kind::Str).doc("alb.ingress.kubernetes.io/scheme: C(internal) (controller default) or C(internet-facing)."),
+    OptSpec::new("target_type", Kind::Str).doc(
+        "alb.ingress.kubernetes.io/target-type: C(instance) or C(ip). Default from cni_plugin (calico: instance, aws-vpc-cni: ip); always written explicitly. C(ip) is refused unless pod IPs are VPC addresses.",
+    ),
+    OptSpec::new("listen_ports", Kind::Raw).doc(
+        "alb.ingress.kubernetes.io/listen-ports, as a list (C([{HTTP: 80}, {HTTPS: 443}])) or the controller's JSON string; written as the controller's JSON.",
+    ),
+    OptSpec::new("certificate_arn", Kind::List(&Kind::Str)).doc("alb.ingress.kubernetes.io/certificate-arn: ACM or IAM certificate ARNs; the first is the default certificate."),
+    OptSpec::new("certificate_discovery", Kind::Bool)
+        .default("false")
+        .doc("Rely on the controller's certificate discovery by rule host for HTTPS listeners without certificate_arn (no warning then)."),
+    OptSpec::new("ssl_redirect", Kind::Int).doc("alb.ingress.kubernetes.io/ssl-redirect: the HTTPS listener port HTTP is redirected to."),
+    OptSpec::new("group_name", Kind::Str).doc("alb.ingress.kubernetes.io/group.name: share one ALB among Ingresses."),
+    OptSpec::new("group_order", Kind::Int).doc("alb.ingress.kubernetes.io/group.order, -1000 to 1000."),
+    OptSpec::new("healthcheck_path", Kind::Str).doc("alb.ingress.kubernetes.io/healthcheck-path."),
+    OptSpec::new("healthcheck_port", Kind::Str).doc("alb.ingress.kubernetes.io/healthcheck-port: C(traffic-port), a number or a port name."),
+    OptSpec::new("healthcheck_protocol", Kind::Str).doc("alb.ingress.kubernetes.io/healthcheck-protocol: C(HTTP) or C(HTTPS)."),
+    OptSpec::new("healthcheck_interval_seconds", Kind::Int).doc("alb.ingress.kubernetes.io/healthcheck-interval-seconds, 5-300."),
+    OptSpec::new("healthcheck_timeout_seconds", Kind::Int).doc("alb.ingress.kubernetes.io/healthcheck-timeout-seconds, 2-120 and below the interval."),
+    OptSpec::new("healthy_threshold_count", Kind::Int).doc("alb.ingress.kubernetes.io/healthy-threshold-count, 2-10."),
+    OptSpec::new("unhealthy_threshold_count", Kind::Int).doc("alb.ingress.kubernetes.io/unhealthy-threshold-count, 2-10."),
+    OptSpec::new("success_codes", Kind::Str).doc("alb.ingress.kubernetes.io/success-codes: C(200), C(200,201) or C(200-299) (gRPC: 0-99)."),
+    OptSpec::new("subnets", Kind::List(&Kind::Str)).doc("alb.ingress.kubernetes.io/subnets: IDs or Name tags, one per AZ, at least two."),
+    OptSpec::new("security_groups", Kind::List(&Kind::Str)).doc("alb.ingress.kubernetes.io/security-groups: IDs or Name tags of the ALB's own groups."),
+    OptSpec::new("manage_backend_security_group_rules", Kind::Bool).doc("alb.ingress.kubernetes.io/manage-backend-security-group-rules."),
+    OptSpec::new("inbound_cidrs", Kind::List(&Kind::Str)).doc("alb.ingress.kubernetes.io/inbound-cidrs (ignored by the controller with security_groups)."),
+    OptSpec::new("ip_address_type", Kind::Str).doc("alb.ingress.kubernetes.io/ip-address-type: C(ipv4), C(dualstack), C(dualstack-without-public-ipv4)."),
+    OptSpec::new("backend_protocol", Kind::Str).doc("alb.ingress.kubernetes.io/backend-protocol: C(HTTP) or C(HTTPS)."),
+    OptSpec::new("backend_protocol_version", Kind::Str).doc("alb.ingress.kubernetes.io/backend-protocol-version: C(HTTP1), C(HTTP2) or C(GRPC)."),
+    OptSpec::new("load_balancer_name", Kind::Str).doc("alb.ingress.kubernetes.io/load-balancer-name, at most 32 characters."),
+    OptSpec::new("load_balancer_attributes", Kind::Dict).doc("alb.ingress.kubernetes.io/load-balancer-attributes, as a dict (written k=v,k2=v2)."),
+    OptSpec::new("target_group_attributes", Kind::Dict).doc("alb.ingress.kubernetes.io/target-group-attributes, as a dict."),
+    OptSpec::new("tags", Kind::Dict).doc("alb.ingress.kubernetes.io/tags, as a dict."),
+    OptSpec::new("annotations", Kind::Dict).doc("Any other annotations, written as given. Known alb.ingress.kubernetes.io keys here are checked like the typed options; setting one both ways with different values is an error."),
+    OptSpec::new("labels", Kind::Dict).doc("metadata.labels of the Ingress."),
+    OptSpec::new("rules", Kind::List(&Kind::Dict))
+        .suboptions(RULE_OPTIONS)
+        .doc("spec.rules: host and paths."),
+    OptSpec::new("default_backend", Kind::Dict)
+        .suboptions(BACKEND_OPTIONS)
+        .doc("spec.defaultBackend."),
+    OptSpec::new("services", Kind::List(&Kind::Dict))
+        .suboptions(SERVICE_OPTIONS)
+        .doc("The Services behind this Ingress, applied with it."),
+];
+
+pub const INGRESSES: OptSpec = OptSpec::new("ingresses", Kind::List(&Kind::Dict))
+    .suboptions(INGRESS_OPTIONS)
+    .doc("One entry per application: an Ingress and its Services.");
+
+const CLASS_OPTIONS: &[OptSpec] = &[
+    OptSpec::new("name", Kind::Str)
+        .default("\"alb\"")
+        .doc("metadata.name of the IngressClass; every Ingress's spec.ingressClassName."),
+    OptSpec::new("state", Kind::Str)
+        .default("\"present\"")
+        .choices(&["present", "absent"])
+        .doc("C(absent) deletes the IngressClass (and its IngressClassParams when params is given)."),
+    OptSpec::new("params", Kind::Dict).doc(
+        "IngressClassParams spec, in the controller's camelCase (scheme, group, targetType, inboundCIDRs, ...); creates IngressClassParams named like the class and references it. Its fields override the Ingresses' annotations.",
+    ),
+    OptSpec::new("is_default", Kind::Bool)
+        .default("false")
+        .doc("Mark the class as the cluster's default (ingressclass.kubernetes.io/is-default-class)."),
+];
+
+const OPTIONS: &[OptSpec] = &[
+    OptSpec::new("ingress_class", Kind::Dict)
+        .suboptions(CLASS_OPTIONS)
+        .doc("The IngressClass (spec.controller ingress.k8s.aws/alb). Default: class C(alb), present."),
+    OptSpec::new("ingress_class_annotation", Kind::Bool)
+        .default("false")
+        .doc("Also write the deprecated kubernetes.io/ingress.class annotation (equal to spec.ingressClassName, which the API server requires)."),
+    INGRESSES,
+];
+
+pub const MODULE: ModuleDef = ModuleDef {
+    name: "alb_ingress",
+    short_description: "IngressClass, Ingresses and Services for the AWS Load Balancer Controller, checked against the CNI",
+    description: &[
+        "Applies the IngressClass C(alb) (controller C(ingress.k8s.aws/alb)), one Ingress per application with typed C(alb.ingress.kubernetes.io/*) annotations, and the application's Services.",
+        "The target type follows the network: with C(cni_plugin=calico) pod IPs are outside the VPC, so the ALB can only reach pods through NodePorts (C(target-type=instance), Services of type NodePort); with C(aws-vpc-cni) C(ip) targets and ClusterIP Services work.",
+        "Every rule is checked before anything is written (target type versus pod CIDR, Service types, node ports free and in range, listen-ports, certificates, ssl-redirect, groups, health checks, hosts and paths); all problems are reported at once.",
+        "Objects are compared with the live ones and written with server-side apply only when they differ; check mode writes nothing.",
+    ],
+    options: &[OPTIONS, NETWORK_OPTIONS, APPLY_OPTIONS, CONNECTION_OPTIONS],
+    constraints: Constraints {
+        mutually_exclusive: &[],
+        required_together: &[],
+        required_one_of: &[],
+        required_if: &[],
+    },
+    examples: r#"- name: Seed pattern 1 - self-managed Kubernetes, Calico overlay, ALB to NodePorts
+  netpath.calico_alb.alb_ingress:
+    cni_plugin: calico
+    pod_cidr: 192.168.0.0/16
+    vpc_cidrs: [10.0.0.0/16]
+    ingress_class_annotation: true
+    ingresses:
+      - name: app-ingress
+        scheme: internet-facing
+        target_type: instance
+        listen_ports: [{HTTP: 80}, {HTTPS: 443}]
+        certificate_arn: [arn:aws:acm:us-east-1:123456789012:certificate/abcd]
+        ssl_redirect: 443
+        rules:
+          - host: example.com
+            paths:
+              - {path: /, path_type: Prefix, service_name: app-service, service_port: 80}
+        services:
+          - name: app-service
+            selector: {app: myapp}
+            port: 80
+            target_port: 8080
+
+- name: Pattern 2 - EKS with the VPC CNI, pods as ip targets
+  netpath.calico_alb.alb_ingress:
+    cni_plugin: aws-vpc-cni
+    vpc_cidrs: [10.0.0.0/16]
+    ingresses:
+      - name: app-ingress
+        scheme: internet-facing
+        rules:
+          - host: example.com
+            paths: [{path: /, service_name: app-service, service_port: 80}]
+        services:
+          - {name: app-service, selector: {app: myapp}, port: 80, target_port: 8080}
+"#,
+    returns: r#"results:
+  description: One entry per object (IngressClass, Services, Ingresses), in the order applied.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {kind: Service, api_version: v1, namespace: default, name: app-service, action: created}
+ingresses:
+  description: Per Ingress, the target type used and the Services with their node ports as assigned on the cluster (null in check mode before creation).
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - name: app-ingress
+      namespace: default
+      target_type: instance
+      services:
+        - {name: app-service, type: NodePort, ports: [{port: 80, node_port: 31234}]}
+"#,
+};
+
+/// Renders and checks everything; errors stop before any connection.
+pub fn plan(params: &crate::protocol::Params) -> (model::Plan, Findings) {
+    let mut f = Findings::new();
+    let net = model::parse_network(params, &mut f);
+    let plan = model::parse_plan(params, &net, true, &mut f);
+    (plan, f)
+}
+
+pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
+    let (plan, mut f) = plan(&ctx.params);
+    if f.has_errors() {
+        return Err(Error::Invalid(f.0).into());
+    }
+    let conn = ctx.connect().await?;
+    let client = &conn.client;
+
+    // Live checks: node ports held by other Services, backends outside this
+    // task, and the existing IngressClass. Still nothing written.
+    if plan.apps.iter().any(|a| a.present) {
+        match live::list(client, live::SERVICES).await {
+            Ok(svcs) => model::check_live_services(&plan, &svcs.unwrap_or_default(), &mut f),
+            Err(e) if live::status(&e) == Some(403) => f.warning(
+                "ingresses",
+                format!("cannot list Services cluster-wide ({e}), so node ports taken by other Services were not checked."),
+                "grant list on services at cluster scope to the user netpath runs as.",
+            ),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if plan.class.managed && plan.class.present {
+        if let Some(classes) = live::list(client, live::INGRESS_CLASSES).await? {
+            model::check_live_classes(&plan, &classes, &mut f);
+        }
+        if plan.class.params.is_some()
+            && live::get(client, live::INGRESS_CLASS_PARAMS_API)
+                .await?
+                .is_none()
+        {
+            f.error(
+                "ingress_class.params",
+                "the cluster does not serve elbv2.k8s.aws/v1beta1 IngressClassParams: the AWS \
+                 Load Balancer Controller's CRDs are not installed, so the parameters cannot be \
+                 created.",
+                "install the controller's CRDs first (the manifest module), or drop ingress_class.params.",
+            );
+        }
+    }
+    if f.has_errors() {
+        return Err(Error::Invalid(f.0).into());
+    }
+    ctx.warnings.extend(f.warnings().map(ToString::to_string));
+
+    let opts = ctx.apply_options(&conn);
+    let mut resolver = Resolver::default();
+    let report = apply::apply(client, &mut resolver, model::render(&plan), &opts).await;
+    let mut extra = Map::new();
+    extra.insert("ingresses".into(), summary(&plan, &report));
+    super::finish(report, extra)
+}
+
+/// Per Ingress: target type and Services with the node ports the cluster assigned.
+fn summary(plan: &model::Plan, report: &crate::kube::Report) -> Value {
+    let live_of = |ns: &str, name: &str| {
+        report
+            .results
+            .iter()
+            .find(|r| r.kind == "Service" && r.namespace.as_deref() == Some(ns) && r.name == name)
+            .and_then(|r| r.live.as_ref())
+    };
+    Value::Array(
+        plan.apps
+            .iter()
+            .map(|app| {
+                let services: Vec<Value> = app
+                    .services
+                    .iter()
+                    .map(|svc| {
+                        let ports: Vec<Value> =
+                            model::assigned_node_ports(svc, live_of(&svc.namespace, &svc.name))
+                                .into_iter()
+                                .map(|(port, np)| json!({"port": port, "node_port": np}))
+                                .collect();
+                        json!({"name": svc.name, "type": svc.type_, "ports": ports})
+                    })
+                    .collect();
+                json!({
+                    "name": app.name,
+                    "namespace": app.namespace,
+                    "state": if app.present { "present" } else { "absent" },
+                    "target_type": app.target_type.as_str(),
+                    "ingress_class": app.class_name,
+                    "services": services,
+                })
+            })
+            .collect(),
+    )
+}

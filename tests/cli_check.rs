@@ -1,0 +1,256 @@
+//! `netpath check -f VARS.yml` and `netpath render -f VARS.yml`: the role
+//! variables of group_vars, checked and rendered without Ansible or a cluster.
+
+mod common;
+
+use common::module;
+use serde_json::{Value, json};
+
+/// The seed's setup, as a user writes it in group_vars.
+const SEED_VARS: &str = r#"
+cni_plugin: calico
+cni_pod_cidr: 192.168.0.0/16
+cni_vpc_cidrs: [10.0.0.0/16]
+cni_vxlan_mode: Always
+cni_ipip_mode: Never
+cni_host_mtu: 9001
+cni_veth_mtu: 8951
+cni_nat_outgoing: true
+alb_ingress_class_annotation: true
+netcheck_alb_security_group: sg-0aaaaaaaaaaaaaaaa
+netcheck_worker_security_group: sg-0bbbbbbbbbbbbbbbb
+ansible_user: ubuntu
+alb_ingress_apps:
+  - name: app-ingress
+    scheme: internet-facing
+    target_type: instance
+    listen_ports: '[{"HTTP": 80}, {"HTTPS": 443}]'
+    certificate_discovery: true
+    rules:
+      - host: example.com
+        paths:
+          - {path: /, path_type: Prefix, service_name: app-service, service_port: 80}
+    services:
+      - name: app-service
+        selector: {app: myapp}
+        port: 80
+        target_port: 8080
+        node_port: 30080
+"#;
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn netpath(args: &[&str], vars: &str) -> Out {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vars.yml");
+    std::fs::write(&path, vars).unwrap();
+    let mut full: Vec<&str> = args.to_vec();
+    full.extend(["-f", path.to_str().unwrap()]);
+    let out = module::command()
+        .args(&full)
+        .output()
+        .expect("netpath runs");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
+}
+
+#[test]
+fn check_seed_vars_prints_the_rules_and_succeeds() {
+    let o = netpath(&["check"], SEED_VARS);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    assert!(
+        o.stdout
+            .contains("security-group rules for the worker group sg-0bbbbbbbbbbbbbbbb"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stdout.lines().any(|l| l.contains("tcp")
+            && l.contains("30080")
+            && l.contains("from sg-0aaaaaaaaaaaaaaaa")),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stdout.lines().any(|l| l.contains("udp")
+            && l.contains("4789")
+            && l.contains("from sg-0bbbbbbbbbbbbbbbb")),
+        "{}",
+        o.stdout
+    );
+    assert!(o.stdout.contains("0 errors, 0 warnings"), "{}", o.stdout);
+}
+
+#[test]
+fn check_json_and_terraform_outputs() {
+    let o = netpath(&["check", "-o", "json"], SEED_VARS);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v: Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(
+        v["security_group_rules"][0],
+        json!({"proto": "tcp", "from_port": 30080, "to_port": 30080, "group_id": "sg-0aaaaaaaaaaaaaaaa",
+            "rule_desc": "ALB to worker port 30080 (default/app-service:80)"})
+    );
+    assert_eq!(v["network"]["encapsulation"], "vxlan");
+    let o = netpath(&["check", "-o", "terraform"], SEED_VARS);
+    let tf: Value = serde_json::from_str(&o.stdout).unwrap();
+    let rules = &tf["resource"]["aws_vpc_security_group_ingress_rule"];
+    assert_eq!(
+        rules["alb_to_worker_tcp_30080"]["referenced_security_group_id"],
+        "sg-0aaaaaaaaaaaaaaaa"
+    );
+    assert_eq!(rules["worker_to_worker_udp_4789"]["from_port"], 4789);
+}
+
+#[test]
+fn check_fails_on_ip_with_calico_and_names_the_variable() {
+    let vars = SEED_VARS.replace("target_type: instance", "target_type: ip");
+    let o = netpath(&["check"], &vars);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    assert!(
+        o.stdout.contains("error: alb_ingress_apps[0].target_type"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stdout.contains("target-type ip registers pod IPs"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stdout.contains("fix: use target_type: instance"),
+        "{}",
+        o.stdout
+    );
+}
+
+#[test]
+fn check_covers_calico_settings() {
+    let vars = SEED_VARS
+        .replace("cni_ipip_mode: Never", "cni_ipip_mode: Always")
+        .replace("cni_veth_mtu: 8951", "cni_veth_mtu: 9001")
+        .replace("cni_pod_cidr: 192.168.0.0/16", "cni_pod_cidr: 10.0.0.0/16");
+    let o = netpath(&["check"], &vars);
+    assert_eq!(o.code, 1);
+    for needle in [
+        "Cannot enable both VXLAN and IPIP",
+        "error: cni_veth_mtu",
+        "error: cni_pod_cidr",
+        "is the same range as the VPC CIDR",
+    ] {
+        assert!(o.stdout.contains(needle), "{needle}: {}", o.stdout);
+    }
+}
+
+#[test]
+fn check_usage_errors_exit_2() {
+    let o = netpath(&["check"], "cni_vpc_cidrs: \"{{ vpc_cidr }}\"\n");
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains("cni_vpc_cidrs is a Jinja template"),
+        "{}",
+        o.stderr
+    );
+    let o = netpath(&["check"], "netcheck_cni_plugin: flannel\n");
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains(
+            "value of netcheck_cni_plugin must be one of: calico, aws-vpc-cni, got: flannel"
+        ),
+        "{}",
+        o.stderr
+    );
+    let out = module::command().arg("check").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-f VARS.yml is required"));
+    // A likely typo is pointed out, and the check still runs.
+    let o = netpath(
+        &["check"],
+        &format!("{SEED_VARS}cni_pod_cdir: 10.0.0.0/8\n"),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("warning: cni_pod_cdir is not a variable netpath reads"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn role_variables_override_the_shared_ones() {
+    // The netcheck role's own variable wins, as in the role's defaults.
+    let vars = format!("{SEED_VARS}netcheck_pod_cidr: 10.0.128.0/17\nnetcheck_fail_on: never\n");
+    let o = netpath(&["check"], &vars);
+    assert_eq!(o.code, 0, "fail_on never: {}", o.stdout);
+    assert!(
+        o.stdout.contains("error: netcheck_pod_cidr"),
+        "{}",
+        o.stdout
+    );
+    // The alb_ingress role's class variables.
+    let vars = format!(
+        "{SEED_VARS}alb_ingress_class_name: web\nalb_ingress_class_params: {{scheme: internet-facing}}\n"
+    );
+    let o = netpath(&["render"], &vars);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&o.stdout).unwrap();
+    assert_eq!(docs[0]["kind"], "IngressClassParams");
+    assert_eq!(docs[1]["spec"]["parameters"]["name"], "web");
+    assert_eq!(docs[3]["spec"]["ingressClassName"], "web");
+    assert_eq!(
+        docs[3]["metadata"]["annotations"]["kubernetes.io/ingress.class"],
+        "web"
+    );
+}
+
+#[test]
+fn render_prints_the_seed_yaml() {
+    let o = netpath(&["render"], SEED_VARS);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let docs: Vec<Value> = serde_saphyr::from_multiple(&o.stdout).unwrap();
+    let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, vec!["IngressClass", "Service", "Ingress"]);
+    let ing = &docs[2];
+    assert_eq!(
+        ing["metadata"]["annotations"],
+        json!({"kubernetes.io/ingress.class": "alb", "alb.ingress.kubernetes.io/scheme": "internet-facing",
+            "alb.ingress.kubernetes.io/target-type": "instance",
+            "alb.ingress.kubernetes.io/listen-ports": "[{\"HTTP\": 80}, {\"HTTPS\": 443}]"})
+    );
+    assert_eq!(
+        ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"],
+        json!({"name": "app-service", "port": {"number": 80}})
+    );
+    assert_eq!(docs[1]["spec"]["type"], "NodePort");
+    assert_eq!(
+        docs[1]["spec"]["ports"][0],
+        json!({"port": 80, "targetPort": 8080, "nodePort": 30080, "protocol": "TCP"})
+    );
+}
+
+#[test]
+fn render_refuses_invalid_vars() {
+    let vars = SEED_VARS.replace("node_port: 30080", "node_port: 80");
+    let o = netpath(&["render"], &vars);
+    assert_eq!(o.code, 1);
+    assert!(o.stdout.is_empty(), "nothing rendered: {}", o.stdout);
+    assert!(
+        o.stderr
+            .contains("alb_ingress_apps[0].services[0].node_port"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("provided port is not in the valid range"),
+        "{}",
+        o.stderr
+    );
+}
