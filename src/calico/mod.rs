@@ -1,3 +1,5 @@
 //! Calico: IPPool and CNI settings, and the selector syntax they use.
 
+pub mod cni;
+pub mod ippool;
 pub mod selector;

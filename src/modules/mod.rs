@@ -2,6 +2,8 @@
 //! rendering, validation and apply code that does the work.
 
 pub mod alb_ingress;
+pub mod cni;
+pub mod ippool;
 pub mod manifest;
 pub mod netcheck;
 
@@ -24,7 +26,13 @@ pub struct ModuleDef {
     pub returns: &'static str,
 }
 
-pub const MODULES: &[&ModuleDef] = &[&manifest::MODULE, &alb_ingress::MODULE, &netcheck::MODULE];
+pub const MODULES: &[&ModuleDef] = &[
+    &manifest::MODULE,
+    &alb_ingress::MODULE,
+    &netcheck::MODULE,
+    &ippool::MODULE,
+    &cni::MODULE,
+];
 
 pub fn find(name: &str) -> Option<&'static ModuleDef> {
     MODULES.iter().copied().find(|m| m.name == name)
@@ -131,6 +139,8 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         "manifest" => manifest::run(ctx).await,
         "alb_ingress" => alb_ingress::run(ctx).await,
         "netcheck" => netcheck::run(ctx).await,
+        "ippool" => ippool::run(ctx).await,
+        "cni" => cni::run(ctx).await,
         other => Err(Error::Input(format!(
             "module {other} is declared but has no implementation"
         ))

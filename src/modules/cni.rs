@@ -1,0 +1,237 @@
+//! `cni`: the CNI settings of the seed's `cni_plugin`, and the network model
+//! as facts. For calico: two keys of `calico-config` and FelixConfiguration
+//! `default`, MTUs derived from the host MTU. For aws-vpc-cni: facts only,
+//! no cluster connection.
+
+use super::{Ctx, Failure, ModuleDef};
+use crate::alb::live;
+use crate::calico::cni;
+use crate::error::Error;
+use crate::kube::{CONNECTION_OPTIONS, Desired, Resolver, apply};
+use crate::net::model::CniPlugin;
+use crate::protocol::{Constraints, Kind, OptSpec, Outcome};
+use serde_json::{Map, json};
+
+const OPTIONS: &[OptSpec] = &[
+    OptSpec::new("cni_plugin", Kind::Str)
+        .required()
+        .choices(CniPlugin::CHOICES)
+        .doc("The seed's CNI choice: C(calico) (VXLAN overlay, pods outside the VPC, ALB instance targets) or C(aws-vpc-cni) (pods get VPC addresses; nothing of Calico is written)."),
+    OptSpec::new("calico_backend", Kind::Str)
+        .default("\"vxlan\"")
+        .choices(cni::BACKENDS)
+        .doc("calico-config calico_backend: C(vxlan) (no BGP), C(bird) (BGP, TCP 179; with O(ipip_enabled) for IP-in-IP) or C(none)."),
+    OptSpec::new("host_mtu", Kind::Int)
+        .default("9001")
+        .doc("MTU of the nodes' primary interface: 9001 on most AWS instance types (jumbo frames), 1500 otherwise. The pod and tunnel MTUs are derived from it."),
+    OptSpec::new("veth_mtu", Kind::Int).doc(
+        "calico-config veth_mtu, the pod MTU. Default: O(host_mtu) minus the largest overhead in use (VXLAN 50 over IPv4 or 70 over IPv6, IPIP 20, WireGuard 60): 8951 on AWS with VXLAN. Larger than that is rejected; 0 lets Calico detect it.",
+    ),
+    OptSpec::new("vxlan_enabled", Kind::Bool).doc(
+        "FelixConfiguration vxlanEnabled. Default: true with calico_backend vxlan, false otherwise.",
+    ),
+    OptSpec::new("vxlan_port", Kind::Int)
+        .default("4789")
+        .doc("FelixConfiguration vxlanPort: the UDP port nodes must allow from each other."),
+    OptSpec::new("vxlan_vni", Kind::Int)
+        .default("4096")
+        .doc("FelixConfiguration vxlanVNI."),
+    OptSpec::new("ipip_enabled", Kind::Bool)
+        .default("false")
+        .doc("FelixConfiguration ipipEnabled; needs calico_backend bird (IP-in-IP routes come from BGP)."),
+    OptSpec::new("wireguard", Kind::Bool).default("false").doc(
+        "Whether Calico's WireGuard encryption is on (set elsewhere: FelixConfiguration wireguardEnabled). Lowers the pod MTU by 60 (80 over IPv6) and adds UDP 51820 to the node rules.",
+    ),
+    OptSpec::new("aws_src_dst_check", Kind::Str)
+        .default("\"DoNothing\"")
+        .choices(cni::SRC_DST_CHECK)
+        .doc("FelixConfiguration awsSrcDstCheck. C(Disable) is needed when pod packets go unencapsulated (bird without IPIP, or none); Felix then needs IAM ec2:ModifyNetworkInterfaceAttribute."),
+    OptSpec::new("typha", Kind::Bool)
+        .default("false")
+        .doc("Calico runs Typha: nodes must allow TCP 5473 from each other (node rules in the facts)."),
+    OptSpec::new("calico_namespace", Kind::Str)
+        .default("\"kube-system\"")
+        .doc("Namespace of the calico-config ConfigMap (kube-system in Calico's manifest install)."),
+    OptSpec::new("pod_cidr", Kind::Str)
+        .default("\"192.168.0.0/16\"")
+        .doc("The pod network (the Calico pool's cidr, or the VPC range VPC CNI pods use), for the facts and the checks."),
+    OptSpec::new("vpc_cidrs", Kind::List(&Kind::Str))
+        .default("[]")
+        .doc("The VPC's CIDRs: a Calico pod_cidr must not overlap them; an aws-vpc-cni pod_cidr must lie inside one."),
+    OptSpec::new("ip_family", Kind::Str)
+        .choices(&["ipv4", "ipv6"])
+        .doc("Address family of pods and tunnels (VXLAN overhead 50 or 70; vxlanMTU or vxlanMTUV6). Default: the family of pod_cidr."),
+    OptSpec::new("field_manager", Kind::Str)
+        .default("\"netpath-cni\"")
+        .doc("Server-side apply field manager. Its own by default, so applying the two calico-config keys never removes the keys the Calico manifest (applied as C(netpath)) owns."),
+    OptSpec::new("force_conflicts", Kind::Bool).default("false").doc(
+        "Take over fields another field manager owns, e.g. veth_mtu as set by the Calico manifest. Without it such a conflict fails and names the other manager.",
+    ),
+];
+
+pub const MODULE: ModuleDef = ModuleDef {
+    name: "cni",
+    short_description: "Apply the CNI settings of cni_plugin and return the network model as facts",
+    description: &[
+        "For C(cni_plugin=calico): applies the calico-config ConfigMap keys calico_backend and veth_mtu (only those two; the manifest's other keys are left alone) and FelixConfiguration C(default) (vxlanEnabled, vxlanPort, vxlanVNI, vxlanMTU, ipipEnabled, awsSrcDstCheck), with MTUs computed from the host MTU.",
+        "When calico-config does not exist (an operator install, or Calico not installed yet) only the FelixConfiguration is applied, with a warning.",
+        "For C(cni_plugin=aws-vpc-cni): writes nothing and needs no cluster connection.",
+        "Either way returns C(ansible_facts.netpath_network): overlay or VPC-routable pods, the pod CIDR, the allowed and recommended ALB target types, and the node-to-node security-group rules the encapsulation needs.",
+        "Every rule is checked before anything is written; a second run with the same settings reports C(changed=false).",
+    ],
+    options: &[OPTIONS, CONNECTION_OPTIONS],
+    constraints: Constraints {
+        mutually_exclusive: &[],
+        required_together: &[],
+        required_one_of: &[],
+        required_if: &[],
+    },
+    examples: r#"- name: Calico VXLAN on AWS jumbo frames (pod MTU 8951)
+  netpath.calico_alb.cni:
+    cni_plugin: calico
+    calico_backend: vxlan
+    host_mtu: 9001
+    pod_cidr: 192.168.0.0/16
+    vpc_cidrs: [10.0.0.0/16]
+
+- name: EKS with the VPC CNI (facts only)
+  netpath.calico_alb.cni:
+    cni_plugin: aws-vpc-cni
+    pod_cidr: 10.0.0.0/16
+    vpc_cidrs: [10.0.0.0/16]
+
+- name: Use the facts
+  ansible.builtin.debug:
+    msg: "ALB target type {{ netpath_network.alb_target_type_recommended }}"
+"#,
+    returns: r#"ansible_facts:
+  description: C(netpath_network), the network model.
+  returned: always
+  type: dict
+  contains:
+    netpath_network:
+      description: cni_plugin, overlay, pods_vpc_routable, pod_cidr(s), vpc_cidrs, encapsulation, alb_target_types_allowed, alb_target_type_recommended, node_security_group_rules, and for calico the backend and MTUs (host, pod, vxlan).
+      type: dict
+      sample:
+        cni_plugin: calico
+        overlay: true
+        pods_vpc_routable: false
+        pod_cidr: 192.168.0.0/16
+        encapsulation: vxlan
+        alb_target_types_allowed: [instance]
+        alb_target_type_recommended: instance
+        node_security_group_rules:
+          - {protocol: udp, from_port: 4789, to_port: 4789, source: worker_security_group, description: Calico VXLAN between nodes}
+        mtu: {host: 9001, pod: 8951, vxlan: 8951}
+results:
+  description: One entry per object (calico-config, FelixConfiguration default) with its action; empty for aws-vpc-cni.
+  returned: always
+  type: list
+  elements: dict
+"#,
+};
+
+pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
+    let (plan, mut f) = cni::plan(&ctx.params);
+    let plan = match plan {
+        Some(p) if !f.has_errors() => p,
+        _ => return Err(Error::Invalid(f.0).into()),
+    };
+    let mut extra = Map::new();
+    extra.insert(
+        "ansible_facts".into(),
+        json!({"netpath_network": plan.facts()}),
+    );
+    let Some(calico) = &plan.calico else {
+        ctx.warnings.extend(f.warnings().map(ToString::to_string));
+        extra.insert("results".into(), json!([]));
+        return Ok(Outcome {
+            changed: false,
+            msg: "aws-vpc-cni: pods use VPC addresses; nothing of Calico is written".into(),
+            diff: Vec::new(),
+            warnings: Vec::new(),
+            extra,
+        });
+    };
+
+    let conn = ctx.connect().await?;
+    let client = &conn.client;
+    let manager = ctx
+        .params
+        .str("field_manager")
+        .unwrap_or("netpath-cni")
+        .to_string();
+    let served = live::list(client, "/apis/crd.projectcalico.org/v1/felixconfigurations")
+        .await?
+        .is_some();
+    if !served && ctx.check_mode {
+        // Check mode in a play that installs Calico first: report the create.
+        f.warning(
+            "cni_plugin",
+            "the cluster does not serve crd.projectcalico.org/v1 FelixConfiguration yet.",
+            "install Calico before the real run.",
+        );
+    } else if !served {
+        f.error(
+            "cni_plugin",
+            "the cluster does not serve crd.projectcalico.org/v1 FelixConfiguration: Calico is \
+             not installed, so its settings have nowhere to go.",
+            "install Calico first (the cni role with cni_calico_install, or the manifest module).",
+        );
+    }
+    let cm_url = format!(
+        "/api/v1/namespaces/{}/configmaps/{}",
+        calico.namespace,
+        cni::CONFIG_MAP
+    );
+    let cm = live::get(client, &cm_url).await?;
+    match &cm {
+        None => f.warning(
+            "calico_namespace",
+            format!(
+                "{}/{} does not exist (an operator install, or Calico not installed yet), so \
+                 calico_backend and veth_mtu were not written; with the Tigera operator the pod \
+                 MTU is Installation spec.calicoNetwork.mtu ({}).",
+                calico.namespace,
+                cni::CONFIG_MAP,
+                calico.veth_mtu
+            ),
+            "install Calico's manifest first, or set the MTU in the operator's Installation.",
+        ),
+        Some(cm) => {
+            let foreign = cni::foreign_keys_owned(cm, &manager);
+            if !foreign.is_empty() {
+                f.error(
+                    "field_manager",
+                    format!(
+                        "field manager {manager} also owns the calico-config keys {} (it \
+                         applied the whole ConfigMap, e.g. Calico's manifest through the \
+                         manifest module). Applying only calico_backend and veth_mtu as \
+                         {manager} would delete them, and calico-node would lose its CNI \
+                         configuration.",
+                        foreign.join(", ")
+                    ),
+                    "use a field manager of this module's own (the default, netpath-cni).",
+                );
+            }
+        }
+    }
+    if f.has_errors() {
+        return Err(Error::Invalid(f.0).into());
+    }
+    ctx.warnings.extend(f.warnings().map(ToString::to_string));
+
+    let mut desired = Vec::new();
+    if cm.is_some() {
+        desired.push(Desired::present(calico.config_map()));
+    }
+    desired.push(Desired::present(calico.felix_configuration()));
+    let opts = ctx.apply_options(&conn);
+    let report = apply::apply(client, &mut Resolver::default(), desired, &opts).await;
+    let mut out = super::finish(report, extra)?;
+    out.msg = format!(
+        "calico {} (pod MTU {}): {}",
+        calico.backend, calico.veth_mtu, out.msg
+    );
+    Ok(out)
+}
