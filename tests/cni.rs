@@ -284,3 +284,67 @@ fn aws_vpc_cni_needs_no_cluster_and_writes_nothing() {
         "{r}"
     );
 }
+
+/// Calico's manifest install in the same task: the manifest's calico-config
+/// carries this module's keys, so one field manager owns everything and a
+/// second run writes nothing (no fight between the install and the settings).
+#[test]
+fn calico_manifest_installed_with_the_settings_then_idempotent() {
+    let _g = felix_lock();
+    let ns = common::namespace("cniinst");
+    let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": "calico-node", "namespace": ns}});
+    let docs: Vec<String> = [manifest_config(&ns), sa]
+        .iter()
+        .map(|d| serde_json::to_string(d).unwrap())
+        .collect();
+    let args = with(
+        calico(&ns),
+        json!({"calico_manifest": docs.join("\n---\n")}),
+    );
+
+    let r = run(args.clone(), true);
+    assert_eq!(r["changed"], json!(true), "{r}");
+    assert!(
+        common::get("v1", "ConfigMap", Some(&ns), "calico-config").is_none(),
+        "check mode wrote"
+    );
+
+    let r = run(args.clone(), false);
+    assert_eq!(r["changed"], json!(true), "{r}");
+    let cm = config(&ns);
+    assert_eq!(
+        cm["data"]["veth_mtu"], "8951",
+        "the computed MTU replaces the manifest's 0"
+    );
+    assert_eq!(cm["data"]["calico_backend"], "vxlan");
+    assert!(
+        cm["data"]["cni_network_config"].is_string(),
+        "the manifest's other keys stay"
+    );
+    assert!(common::get("v1", "ServiceAccount", Some(&ns), "calico-node").is_some());
+
+    let before = versions(&ns);
+    let r = run(args, false);
+    assert_eq!(r["changed"], json!(false), "{r}");
+    assert_eq!(versions(&ns), before, "the second run must not write");
+}
+
+#[test]
+fn calico_manifest_without_calico_config_is_refused_before_any_write() {
+    let ns = common::namespace("cninocm");
+    let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": "tigera-operator", "namespace": ns}});
+    let args = with(
+        calico(&ns),
+        json!({"calico_manifest": serde_json::to_string(&sa).unwrap()}),
+    );
+    let r = run(args, false);
+    assert_eq!(r["failed"], json!(true), "{r}");
+    assert!(
+        msg(&r).contains("has no calico-config ConfigMap"),
+        "{}",
+        msg(&r)
+    );
+    assert!(common::get("v1", "ServiceAccount", Some(&ns), "tigera-operator").is_none());
+}

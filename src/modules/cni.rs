@@ -61,6 +61,15 @@ const OPTIONS: &[OptSpec] = &[
     OptSpec::new("ip_family", Kind::Str)
         .choices(&["ipv4", "ipv6"])
         .doc("Address family of pods and tunnels (VXLAN overhead 50 or 70; vxlanMTU or vxlanMTUV6). Default: the family of pod_cidr."),
+    OptSpec::new("calico_manifest", Kind::Str).doc(
+        "Calico's manifest install (e.g. calico-vxlan.yaml of a pinned release) as YAML text, applied in the same task: its calico-config gets this module's calico_backend and veth_mtu before anything is written, so the install and the settings have one owner and a second run changes nothing.",
+    ),
+    OptSpec::new("calico_manifest_src", Kind::Path)
+        .doc("Like O(calico_manifest), from a file on the managed host."),
+    OptSpec::new("wait", Kind::Bool)
+        .default("false")
+        .doc("With a Calico manifest: wait for calico-node and calico-kube-controllers to become available."),
+    OptSpec::new("wait_timeout", Kind::Int).default("300").doc("Seconds to wait, per workload."),
     OptSpec::new("field_manager", Kind::Str)
         .default("\"netpath-cni\"")
         .doc("Server-side apply field manager. Its own by default, so applying the two calico-config keys never removes the keys the Calico manifest (applied as C(netpath)) owns."),
@@ -81,7 +90,7 @@ pub const MODULE: ModuleDef = ModuleDef {
     ],
     options: &[OPTIONS, CONNECTION_OPTIONS],
     constraints: Constraints {
-        mutually_exclusive: &[],
+        mutually_exclusive: &[&["calico_manifest", "calico_manifest_src"]],
         required_together: &[],
         required_one_of: &[],
         required_if: &[],
@@ -133,6 +142,7 @@ results:
 
 pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     let (plan, mut f) = cni::plan(&ctx.params);
+    let install = install_documents(ctx, plan.as_ref(), &mut f)?;
     let plan = match plan {
         Some(p) if !f.has_errors() => p,
         _ => return Err(Error::Invalid(f.0).into()),
@@ -161,6 +171,19 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         .str("field_manager")
         .unwrap_or("netpath-cni")
         .to_string();
+    if let Some(docs) = install {
+        // The manifest's CRDs, workloads and calico-config, plus Felix, in one apply.
+        let mut desired: Vec<Desired> = docs.into_iter().map(Desired::present).collect();
+        desired.push(Desired::present(calico.felix_configuration()));
+        let opts = ctx.apply_options(&conn);
+        let report = apply::apply(client, &mut Resolver::default(), desired, &opts).await;
+        let mut out = super::finish(report, extra)?;
+        out.msg = format!(
+            "calico {} installed from its manifest (pod MTU {}): {}",
+            calico.backend, calico.veth_mtu, out.msg
+        );
+        return Ok(out);
+    }
     let served = live::list(client, "/apis/crd.projectcalico.org/v1/felixconfigurations")
         .await?
         .is_some();
@@ -234,4 +257,56 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         calico.backend, calico.veth_mtu, out.msg
     );
     Ok(out)
+}
+
+/// The Calico manifest to install, with this module's calico-config keys in
+/// its ConfigMap; `None` when no manifest is given.
+fn install_documents(
+    ctx: &Ctx,
+    plan: Option<&cni::Plan>,
+    f: &mut crate::validate::Findings,
+) -> Result<Option<Vec<serde_json::Value>>, Failure> {
+    let (field, text) = match (
+        ctx.params.str("calico_manifest"),
+        ctx.params.str("calico_manifest_src"),
+    ) {
+        (Some(t), _) => ("calico_manifest", t.to_string()),
+        (None, Some(path)) => (
+            "calico_manifest_src",
+            std::fs::read_to_string(path)
+                .map_err(|e| Error::Input(format!("calico_manifest_src {path}: {e}")))?,
+        ),
+        (None, None) => return Ok(None),
+    };
+    let mut docs = super::manifest::parse_documents(field, &text)?;
+    let Some(calico) = plan.and_then(|p| p.calico.as_ref()) else {
+        if plan.is_some() {
+            f.error(
+                field,
+                "a Calico manifest is given but cni_plugin is aws-vpc-cni: installing Calico next to the VPC CNI would give pods two networks.",
+                "set cni_plugin: calico, or drop the manifest.",
+            );
+        }
+        return Ok(None);
+    };
+    let wanted = calico.config_map();
+    let config_map = docs
+        .iter_mut()
+        .find(|d| d["kind"] == "ConfigMap" && d["metadata"]["name"] == cni::CONFIG_MAP);
+    match config_map {
+        Some(cm) => {
+            for (k, v) in wanted["data"].as_object().into_iter().flatten() {
+                cm["data"][k] = v.clone();
+            }
+        }
+        None => f.error(
+            field,
+            format!(
+                "the manifest has no {} ConfigMap, so it is not Calico's manifest install (the Tigera operator keeps its settings in the Installation) and calico_backend and veth_mtu would go nowhere.",
+                cni::CONFIG_MAP
+            ),
+            "pass Calico's calico.yaml / calico-vxlan.yaml here, or install the operator with the manifest module.",
+        ),
+    }
+    Ok(Some(docs))
 }
