@@ -202,6 +202,8 @@ fn role_variables_override_the_shared_ones() {
     let o = netpath(&["render"], &vars);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let docs: Vec<Value> = serde_saphyr::from_multiple(&o.stdout).unwrap();
+    // The Calico objects (IPPool, calico-config, FelixConfiguration) come first.
+    let docs = &docs[3..];
     assert_eq!(docs[0]["kind"], "IngressClassParams");
     assert_eq!(docs[1]["spec"]["parameters"]["name"], "web");
     assert_eq!(docs[3]["spec"]["ingressClassName"], "web");
@@ -217,7 +219,34 @@ fn render_prints_the_seed_yaml() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     let docs: Vec<Value> = serde_saphyr::from_multiple(&o.stdout).unwrap();
     let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, vec!["IngressClass", "Service", "Ingress"]);
+    assert_eq!(
+        kinds,
+        vec![
+            "IPPool",
+            "ConfigMap",
+            "FelixConfiguration",
+            "IngressClass",
+            "Service",
+            "Ingress"
+        ]
+    );
+    // The seed's pool, as its YAML says.
+    let pool = &docs[0]["spec"];
+    assert_eq!(
+        (
+            &pool["cidr"],
+            &pool["vxlanMode"],
+            &pool["ipipMode"],
+            &pool["natOutgoing"]
+        ),
+        (
+            &json!("192.168.0.0/16"),
+            &json!("Always"),
+            &json!("Never"),
+            &json!(true)
+        )
+    );
+    let docs = &docs[3..];
     let ing = &docs[2];
     assert_eq!(
         ing["metadata"]["annotations"],

@@ -3,9 +3,8 @@
 //! and without a cluster.
 
 use crate::alb::{model, netcheck};
-use crate::modules::{alb_ingress, netcheck as netcheck_module};
-use crate::net::cidr::Family;
-use crate::net::mtu::{self, Encapsulation};
+use crate::calico;
+use crate::modules::{alb_ingress, cni, ippool, netcheck as netcheck_module};
 use crate::protocol::{Params, spec};
 use crate::validate::{Finding, Findings, Severity};
 use serde_json::{Map, Value, json};
@@ -40,9 +39,11 @@ cluster needed). A role's own variable wins over the shared cni_* one.
     netcheck_node_port_range, netcheck_ingresses, netcheck_encapsulation,
     netcheck_vxlan_port, netcheck_bgp, netcheck_typha
 
-check prints every finding and the worker security-group rules; exit 1 when
-any error is found (netcheck_fail_on). render prints the IngressClass,
-Service and Ingress YAML; exit 1 when the input is refused.";
+check runs the rules of the ippool, cni, alb_ingress and netcheck modules on
+these variables and prints every finding and the worker security-group
+rules; exit 1 when any error is found (netcheck_fail_on). render prints the
+IPPool, calico-config keys, FelixConfiguration, IngressClass, Service and
+Ingress YAML; exit 1 when the input is refused.";
 
 /// Options built from variables, and the variable behind each option.
 type Options = (Map<String, Value>, Vec<(String, String)>);
@@ -81,6 +82,31 @@ const RENDER_VARS: Table = &[
         "ingress_class_annotation",
         &["alb_ingress_class_annotation"],
     ),
+];
+/// ippool options ← the cni role's variables (roles/cni/tasks/main.yml).
+const IPPOOL_VARS: Table = &[
+    ("name", &["cni_ippool_name"]),
+    ("cidr", &["cni_pod_cidr"]),
+    ("block_size", &["cni_block_size"]),
+    ("vxlan_mode", &["cni_vxlan_mode"]),
+    ("ipip_mode", &["cni_ipip_mode"]),
+    ("nat_outgoing", &["cni_nat_outgoing"]),
+    ("node_selector", &["cni_node_selector"]),
+    ("vpc_cidrs", &["cni_vpc_cidrs"]),
+    ("service_cidr", &["cni_service_cidr"]),
+];
+/// cni options ← the cni role's variables.
+const CNI_VARS: Table = &[
+    ("cni_plugin", &["cni_plugin"]),
+    ("calico_backend", &["cni_calico_backend"]),
+    ("host_mtu", &["cni_host_mtu"]),
+    ("veth_mtu", &["cni_veth_mtu"]),
+    ("vxlan_port", &["cni_vxlan_port"]),
+    ("vxlan_vni", &["cni_vxlan_vni"]),
+    ("aws_src_dst_check", &["cni_aws_src_dst_check"]),
+    ("typha", &["cni_typha"]),
+    ("pod_cidr", &["cni_pod_cidr"]),
+    ("vpc_cidrs", &["cni_vpc_cidrs"]),
 ];
 /// `ingress_class` suboption ← role variable.
 const CLASS_VARS: &[(&str, &str)] = &[
@@ -266,32 +292,21 @@ fn mode_on(v: Option<&Value>, default: &str) -> bool {
     )
 }
 
-/// Calico settings that exist only as role variables: encapsulation from the
-/// pool modes (as the netcheck role derives it), BGP from the backend, the
-/// pod MTU, natOutgoing, the node selector and the source/destination check.
-fn calico_vars(vars: &Map<String, Value>, opts: &mut Map<String, Value>, f: &mut Findings) {
-    let vxlan_mode = vars.get("cni_vxlan_mode");
-    let ipip_mode = vars.get("cni_ipip_mode");
-    let (vxlan, ipip) = (mode_on(vxlan_mode, "Always"), mode_on(ipip_mode, "Never"));
-    if vxlan && ipip {
-        f.error(
-            "cni_ipip_mode",
-            "Cannot enable both VXLAN and IPIP on the same IPPool: Calico refuses the pool.",
-            "set cni_ipip_mode: Never and keep cni_vxlan_mode: Always (or CrossSubnet).",
-        );
-    }
-    let encap = if ipip {
-        Encapsulation::Ipip
-    } else if vxlan {
-        Encapsulation::Vxlan
-    } else {
-        Encapsulation::None
-    };
+/// What netcheck needs from the cni role's variables: the encapsulation the
+/// pool modes give (as the netcheck role derives it) and BGP from the backend.
+/// The Calico rules themselves are the modules' (`calico_modules`).
+fn calico_vars(vars: &Map<String, Value>, opts: &mut Map<String, Value>) {
+    let (vxlan, ipip) = (
+        mode_on(vars.get("cni_vxlan_mode"), "Always"),
+        mode_on(vars.get("cni_ipip_mode"), "Never"),
+    );
     if !opts.contains_key("encapsulation") {
-        let name = match encap {
-            Encapsulation::Ipip => "ipip",
-            Encapsulation::Vxlan => "vxlan",
-            _ => "none",
+        let name = if ipip {
+            "ipip"
+        } else if vxlan {
+            "vxlan"
+        } else {
+            "none"
         };
         opts.insert("encapsulation".into(), json!(name));
     }
@@ -300,67 +315,53 @@ fn calico_vars(vars: &Map<String, Value>, opts: &mut Map<String, Value>, f: &mut
     {
         opts.insert("bgp".into(), json!(b == "bird"));
     }
-    if vars.get("cni_nat_outgoing").and_then(spec::to_bool) == Some(false) {
-        f.warning(
-            "cni_nat_outgoing",
-            "natOutgoing is off: replies to pod-initiated traffic to the internet or VPC \
-             services have no route back to overlay addresses.",
-            "set cni_nat_outgoing: true.",
-        );
-    }
-    if let Some(sel) = vars.get("cni_node_selector").and_then(Value::as_str)
-        && let Err(x) = crate::calico::selector::validate_selector("cni_node_selector", sel)
-    {
-        f.push(x);
-    }
-    // Unencapsulated pod traffic (Never, or CrossSubnet within a subnet) is
-    // dropped by EC2's source/destination check.
-    let cross = [vxlan_mode, ipip_mode]
-        .iter()
-        .any(|m| m.and_then(Value::as_str) == Some("CrossSubnet"));
-    let src_dst = vars
-        .get("cni_aws_src_dst_check")
-        .and_then(Value::as_str)
-        .unwrap_or("DoNothing");
-    if (encap == Encapsulation::None || cross) && src_dst != "Disable" {
-        f.warning(
-            "cni_aws_src_dst_check",
-            format!(
-                "pod IPs go on the wire unencapsulated ({}), and EC2 drops packets whose \
-                 addresses are not the instance's own while source/destination check is on \
-                 (cni_aws_src_dst_check: {src_dst}).",
-                if cross {
-                    "CrossSubnet within a subnet"
-                } else {
-                    "vxlan and ipip modes Never"
-                }
-            ),
-            "set cni_aws_src_dst_check: Disable (Felix needs ec2:ModifyNetworkInterfaceAttribute), \
-             or use cni_vxlan_mode: Always.",
-        );
-    }
-    let int = |k: &str| {
-        vars.get(k).and_then(|v| match v {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        })
-    };
-    if let Some(host) = int("cni_host_mtu")
-        && let Some(mut x) = mtu::check_mtu(
-            "cni_veth_mtu",
-            u16::try_from(int("cni_veth_mtu").unwrap_or(0)).unwrap_or(u16::MAX),
-            u16::try_from(host).unwrap_or(u16::MAX),
-            encap,
-            Family::V4,
-        )
-    {
-        // The host MTU itself may be what is wrong.
-        if x.problem.contains("host interface MTU") && !x.problem.starts_with("MTU ") {
-            x.field = "cni_host_mtu".into();
+}
+
+/// The `ippool` and `cni` modules run on the cni role's variables, as the
+/// role passes them: their objects (IPPool, calico-config keys,
+/// FelixConfiguration) and every finding, named by variable.
+fn calico_modules(vars: &Map<String, Value>) -> Result<(Vec<Value>, Findings), Vec<String>> {
+    let (mut pool_opts, pool_used) = to_options(vars, IPPOOL_VARS)?;
+    let (mut cni_opts, cni_used) = to_options(vars, CNI_VARS)?;
+    // The role enables IPIP in Felix when the pool uses it.
+    cni_opts.insert(
+        "ipip_enabled".into(),
+        json!(mode_on(pool_opts.get("ipip_mode"), "Never")),
+    );
+    // The cni role's defaults.
+    pool_opts.entry("cidr").or_insert(json!("192.168.0.0/16"));
+    cni_opts.entry("cni_plugin").or_insert(json!("calico"));
+    let pool = validate(&ippool::MODULE, &pool_opts).map_err(|e| rename_text(e, &pool_used))?;
+    let cni_params = validate(&cni::MODULE, &cni_opts).map_err(|e| rename_text(e, &cni_used))?;
+    let mut objects = Vec::new();
+    let mut findings = Findings::new();
+    let mut pool_f = match calico::ippool::render(&pool) {
+        Ok((obj, f)) => {
+            objects.push(obj);
+            f
         }
-        f.push(x);
+        Err(f) => f,
+    };
+    to_variable_names(&mut pool_f.0, &pool_used);
+    let mut cni_f = match calico::cni::render(&cni_params) {
+        Ok((objs, _facts, f)) => {
+            objects.extend(objs);
+            f
+        }
+        Err(f) => f,
+    };
+    to_variable_names(&mut cni_f.0, &cni_used);
+    // Both modules check pod_cidr against the VPC: say it once.
+    for x in pool_f.0.into_iter().chain(cni_f.0) {
+        if !findings
+            .0
+            .iter()
+            .any(|y| y.field == x.field && y.problem == x.problem)
+        {
+            findings.push(x);
+        }
     }
+    Ok((objects, findings))
 }
 
 fn read(cmd: &str, args: &[String]) -> Result<(Args, Map<String, Value>), i32> {
@@ -386,7 +387,11 @@ pub fn check(args: &[String]) -> i32 {
     };
     let mut extra = Findings::new();
     if opts.get("cni_plugin").and_then(Value::as_str) != Some("aws-vpc-cni") {
-        calico_vars(&vars, &mut opts, &mut extra);
+        calico_vars(&vars, &mut opts);
+        match calico_modules(&vars) {
+            Ok((_, f)) => extra = f,
+            Err(errors) => return usage_errors("check", &errors),
+        }
     }
     let params = match validate(&netcheck_module::MODULE, &opts) {
         Ok(p) => p,
@@ -551,6 +556,16 @@ pub fn render(args: &[String]) -> i32 {
     };
     let (plan, mut f) = alb_ingress::plan(&params);
     to_variable_names(&mut f.0, &used);
+    let mut calico_objects = Vec::new();
+    if params.str("cni_plugin") != Some("aws-vpc-cni") {
+        match calico_modules(&vars) {
+            Ok((objects, cf)) => {
+                calico_objects = objects;
+                f.extend(cf.0);
+            }
+            Err(errors) => return usage_errors("render", &errors),
+        }
+    }
     for w in f.warnings() {
         eprintln!("warning: {w}");
     }
@@ -558,6 +573,9 @@ pub fn render(args: &[String]) -> i32 {
         let errors: Vec<Finding> = f.errors().cloned().collect();
         eprintln!("{}", crate::error::Error::Invalid(errors));
         return 1;
+    }
+    for o in &calico_objects {
+        print!("---\n{}", crate::kube::diff::to_yaml(o));
     }
     print!("{}", render_yaml(&plan));
     0
@@ -644,65 +662,55 @@ mod tests {
     }
 
     #[test]
-    fn calico_modes_mtu_selector_and_nat() {
-        let mut f = Findings::new();
+    fn calico_derivations_for_netcheck() {
+        let vars =
+            parse_vars("cni_vxlan_mode: Never\ncni_ipip_mode: Always\ncni_calico_backend: bird\n")
+                .unwrap();
         let mut o = Map::new();
-        let vars = parse_vars(
-            "cni_vxlan_mode: Always\ncni_ipip_mode: Never\ncni_host_mtu: 9001\ncni_veth_mtu: 8951\n\
-             cni_node_selector: all()\ncni_calico_backend: bird\n",
-        )
-        .unwrap();
-        calico_vars(&vars, &mut o, &mut f);
-        assert!(f.0.is_empty(), "{:?}", f.0);
-        assert_eq!(o["encapsulation"], "vxlan");
-        assert_eq!(o["bgp"], true);
+        calico_vars(&vars, &mut o);
+        assert_eq!(
+            (o["encapsulation"].as_str(), o["bgp"].as_bool()),
+            (Some("ipip"), Some(true))
+        );
         // Unset modes are the role's defaults: VXLAN Always.
         let mut o = Map::new();
-        calico_vars(&Map::new(), &mut o, &mut Findings::new());
+        calico_vars(&Map::new(), &mut o);
         assert_eq!(o["encapsulation"], "vxlan");
+    }
 
-        let mut f = Findings::new();
-        let vars = parse_vars(
-            "cni_vxlan_mode: Always\ncni_ipip_mode: Always\ncni_host_mtu: 1500\ncni_veth_mtu: 1500\n\
-             cni_nat_outgoing: false\ncni_node_selector: \"global()\"\n",
+    #[test]
+    fn calico_rules_are_the_modules_named_by_variable() {
+        let seed = parse_vars(
+            "cni_plugin: calico\ncni_pod_cidr: 192.168.0.0/16\ncni_vpc_cidrs: [10.0.0.0/16]\n\
+             cni_vxlan_mode: Always\ncni_ipip_mode: Never\ncni_host_mtu: 9001\ncni_node_selector: all()\n",
         )
         .unwrap();
-        calico_vars(&vars, &mut Map::new(), &mut f);
-        let all: Vec<String> =
-            f.0.iter()
-                .map(|x| format!("{}: {}", x.field, x.problem))
-                .collect();
-        for needle in [
-            "cni_ipip_mode: Cannot enable both VXLAN and IPIP",
-            "cni_veth_mtu: MTU 1500 is larger than the host MTU 1500",
-            "cni_nat_outgoing: natOutgoing is off",
-            "cni_node_selector:",
+        let (objects, f) = calico_modules(&seed).unwrap();
+        assert!(!f.has_errors(), "{:?}", f.0);
+        let kinds: Vec<&str> = objects.iter().filter_map(|o| o["kind"].as_str()).collect();
+        assert!(
+            kinds.contains(&"IPPool") && kinds.contains(&"FelixConfiguration"),
+            "{kinds:?}"
+        );
+
+        let broken = parse_vars(
+            "cni_plugin: calico\ncni_pod_cidr: 192.168.1.0/16\ncni_block_size: 40\n\
+             cni_vxlan_mode: Always\ncni_ipip_mode: Always\ncni_host_mtu: 1500\ncni_veth_mtu: 1500\n\
+             cni_node_selector: \"global()\"\n",
+        )
+        .unwrap();
+        let (_, f) = calico_modules(&broken).unwrap();
+        let fields: Vec<&str> = f.errors().map(|x| x.field.as_str()).collect();
+        for v in [
+            "cni_pod_cidr",
+            "cni_ipip_mode",
+            "cni_veth_mtu",
+            "cni_node_selector",
         ] {
-            assert!(
-                all.iter().any(|p| p.starts_with(needle)),
-                "{needle}: {all:?}"
-            );
+            assert!(fields.contains(&v), "{v} not flagged: {:?}", f.0);
         }
-        let mut f = Findings::new();
-        let vars = parse_vars("cni_vxlan_mode: Never\ncni_host_mtu: 100\n").unwrap();
-        calico_vars(&vars, &mut Map::new(), &mut f);
-        let all: Vec<String> =
-            f.0.iter()
-                .map(|x| format!("{}: {}", x.field, x.problem))
-                .collect();
-        assert!(
-            all.iter()
-                .any(|p| p.starts_with("cni_aws_src_dst_check: pod IPs go on the wire")),
-            "{all:?}"
-        );
-        assert!(
-            all.iter()
-                .any(|p| p.starts_with("cni_host_mtu: the host interface MTU 100")),
-            "{all:?}"
-        );
-        let mut f = Findings::new();
-        let vars = parse_vars("cni_vxlan_mode: Never\ncni_aws_src_dst_check: Disable\n").unwrap();
-        calico_vars(&vars, &mut Map::new(), &mut f);
-        assert!(f.0.is_empty(), "{:?}", f.0);
+        let wrong_type = parse_vars("cni_plugin: calico\ncni_block_size: big\n").unwrap();
+        let e = calico_modules(&wrong_type).unwrap_err().join("\n");
+        assert!(e.contains("cni_block_size"), "{e}");
     }
 }
