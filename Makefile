@@ -20,6 +20,10 @@ testplane:
 venv:
 	scripts/venv
 
+## collection: the static binary, roles and generated module docs as dist/netpath-calico_alb-<version>.tar.gz
+collection: build venv
+	NETPATH_SKIP_CARGO=1 scripts/build-collection
+
 ## test: formatting, lints, unit and integration tests against a real control plane
 test: build testplane venv
 	scripts/test
