@@ -242,3 +242,59 @@ fn seed_pool_on_upstream_calico_crds() {
         assert_eq!(felix["spec"]["vxlanMTU"], 8951, "{version}");
     }
 }
+
+/// Calico's own manifest install, through the `cni` module the cni role uses:
+/// the whole upstream calico-vxlan.yaml with the computed calico-config keys,
+/// then a second run that writes nothing (CRDs with `status` blocks and
+/// `preserveUnknownFields: false`, DaemonSets with `readOnly: false`).
+#[test]
+fn upstream_calico_manifest_install_is_idempotent() {
+    let Some(upstream) = upstream() else {
+        eprintln!(
+            "SKIP calico_conformance: ../shared/upstream/calico not found next to the repository"
+        );
+        return;
+    };
+    for version in VERSIONS {
+        let manifest = upstream.join(version).join("calico-vxlan.yaml");
+        let dir = tempfile::Builder::new()
+            .prefix("netpath-conformance-")
+            .tempdir()
+            .unwrap();
+        let p = Plane::start(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let _stop = Stop(&p);
+        // Upstream's CRDs instead of the project's.
+        for crd in [
+            "ippools.crd.projectcalico.org",
+            "felixconfigurations.crd.projectcalico.org",
+        ] {
+            p.delete(CRD_API, "CustomResourceDefinition", None, crd);
+            wait_until(&format!("{crd} deleted"), || {
+                p.get(CRD_API, "CustomResourceDefinition", None, crd)
+                    .is_none()
+            });
+        }
+        let args = json!({"cni_plugin": "calico", "host_mtu": 9001,
+            "calico_manifest_src": manifest.to_str().unwrap()});
+        let r = run(&p, "cni", args.clone());
+        assert_eq!(r["changed"], true, "{version}: {r}");
+        let cm = p
+            .get("v1", "ConfigMap", Some("kube-system"), "calico-config")
+            .unwrap();
+        assert_eq!(cm["data"]["veth_mtu"], "8951", "{version}");
+        let node = p
+            .get("apps/v1", "DaemonSet", Some("kube-system"), "calico-node")
+            .unwrap();
+        let before = node["metadata"]["resourceVersion"].clone();
+        let r = run(&p, "cni", args);
+        assert_eq!(
+            r["changed"], false,
+            "{version}: second run changed {}",
+            r["results"]
+        );
+        let node = p
+            .get("apps/v1", "DaemonSet", Some("kube-system"), "calico-node")
+            .unwrap();
+        assert_eq!(node["metadata"]["resourceVersion"], before, "{version}");
+    }
+}

@@ -120,6 +120,17 @@ const LIST_THRESHOLD: usize = 4;
 /// trip API priority and fairness on a busy server.
 const WRITE_CONCURRENCY: usize = 8;
 
+/// Requests in flight for a batch of `n`. kube-rs connects without
+/// TCP_NODELAY, so the first request on a new (resumed-TLS) connection often
+/// waits ~40 ms for the server's delayed ACK, far longer than a request on
+/// the warm connection takes: open one more connection per 4 requests only.
+fn width(n: usize) -> usize {
+    (n / 4).clamp(1, WRITE_CONCURRENCY)
+}
+
+/// An object with its live state and what the run will do to it.
+type Decided = (Item, Option<Value>, Action);
+
 struct Item {
     desired: Desired,
     resource: Resource,
@@ -161,9 +172,29 @@ async fn run(
             resolver.learn_crd(&d.object);
         }
     }
-    let mut phases: Vec<(u8, Vec<Desired>)> = Vec::new();
+    // Everything that can fail on bad input happens before the first write:
+    // locating every object (unknown kinds, unusable names), reading and
+    // deciding, and a server-side dry run of every planned write (schema,
+    // admission, RBAC, conflicts). A task is then applied whole or not at all.
+    let mut items = Vec::with_capacity(objects.len());
     for d in objects {
-        let p = phase(d.object["kind"].as_str().unwrap_or_default(), d.state);
+        items.push(locate(client, resolver, d, &opts.default_namespace).await?);
+    }
+    let live = read_live(client, &items).await?;
+    let decided: Vec<Decided> = items
+        .into_iter()
+        .zip(live)
+        .map(|(item, live)| {
+            let action = decide(&item, live.as_ref(), &opts.field_manager);
+            (item, live, action)
+        })
+        .collect();
+    if !opts.check_mode {
+        dry_run(client, &decided, opts).await?;
+    }
+    let mut phases: Vec<(u8, Vec<Decided>)> = Vec::new();
+    for d in decided {
+        let p = phase(&d.0.resource.kind, d.0.desired.state);
         match phases.iter_mut().find(|(q, _)| *q == p) {
             Some((_, v)) => v.push(d),
             None => phases.push((p, vec![d])),
@@ -171,34 +202,23 @@ async fn run(
     }
     phases.sort_by_key(|(p, _)| *p);
 
-    for (_, batch) in phases {
-        let mut items = Vec::with_capacity(batch.len());
-        for d in batch {
-            items.push(locate(client, resolver, d, &opts.default_namespace).await?);
-        }
-        let live = read_live(client, &items).await?;
-        let decided: Vec<(Item, Option<Value>, Action)> = items
-            .into_iter()
-            .zip(live)
-            .map(|(item, live)| {
-                let action = decide(&item, live.as_ref(), &opts.field_manager);
-                (item, live, action)
-            })
-            .collect();
-
+    for (_, decided) in phases {
+        // `after` is None when nothing was written: the live object read
+        // before is then the result, moved rather than copied (a bulk task
+        // holds thousands).
+        let n = decided
+            .iter()
+            .filter(|d| !opts.check_mode && d.2 != Action::Unchanged)
+            .count();
         let writes = stream::iter(decided.into_iter().map(|(item, live, action)| async move {
             let after = if opts.check_mode || action == Action::Unchanged {
-                Ok(if action == Action::Deleted {
-                    None
-                } else {
-                    live.clone()
-                })
+                Ok(None)
             } else {
-                write(client, &item, action, opts).await
+                write(client, &item, action, opts).await.map(Some)
             };
             (item, live, action, after)
         }))
-        .buffered(WRITE_CONCURRENCY)
+        .buffered(width(n))
         .collect::<Vec<_>>()
         .await;
 
@@ -220,6 +240,11 @@ async fn run(
             }
             let diff = (opts.diff && action != Action::Unchanged)
                 .then(|| diff_entry(&item, before.as_ref(), action));
+            let after = match after {
+                Some(written) => written,
+                None if action == Action::Deleted => None,
+                None => before,
+            };
             report.results.push(ObjectResult {
                 kind: item.resource.kind.clone(),
                 api_version: item.resource.api_version(),
@@ -273,6 +298,126 @@ async fn run(
     Ok(())
 }
 
+/// Fields the server owns: a manifest may carry them (exported objects, CRDs
+/// with an empty `status`), but they are never applied, so comparing them
+/// would report a change on every run. kubectl ignores them too.
+fn strip_server_fields(obj: &mut Value) {
+    if let Some(o) = obj.as_object_mut() {
+        o.remove("status");
+    }
+    if let Some(m) = obj["metadata"].as_object_mut() {
+        for k in [
+            "creationTimestamp",
+            "resourceVersion",
+            "uid",
+            "generation",
+            "managedFields",
+            "selfLink",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+        ] {
+            m.remove(k);
+        }
+    }
+}
+
+/// Dry-runs every planned write when there is more than one (a single write
+/// that fails has written nothing anyway). Objects that depend on this task's
+/// own Namespaces or CRDs cannot be checked before those exist, and are not.
+async fn dry_run(client: &kube::Client, decided: &[Decided], opts: &Options) -> Result<()> {
+    let new_namespaces: Vec<&str> = decided
+        .iter()
+        .filter(|(it, _, a)| it.resource.kind == "Namespace" && *a == Action::Created)
+        .map(|(it, _, _)| it.name.as_str())
+        .collect();
+    let task_kinds: Vec<(&str, &str)> = decided
+        .iter()
+        .filter(|(it, _, _)| {
+            it.resource.kind == "CustomResourceDefinition" && it.desired.state == State::Present
+        })
+        .filter_map(|(it, _, _)| {
+            let spec = &it.desired.object["spec"];
+            Some((spec["group"].as_str()?, spec["names"]["plural"].as_str()?))
+        })
+        .collect();
+    let planned: Vec<&Decided> = decided
+        .iter()
+        .filter(|(_, _, a)| *a != Action::Unchanged)
+        .collect();
+    if planned.len() < 2 {
+        return Ok(());
+    }
+    let checks: Vec<_> = planned
+        .into_iter()
+        .filter(|(it, _, _)| {
+            !it.namespace
+                .as_deref()
+                .is_some_and(|ns| new_namespaces.contains(&ns))
+                && !task_kinds.contains(&(it.resource.group.as_str(), it.resource.plural.as_str()))
+        })
+        .collect();
+    // Answers are dropped as they come: only errors matter here.
+    let n = checks.len();
+    let results = stream::iter(checks.into_iter().map(|(item, _, action)| async move {
+        write_once(client, item, *action, opts, true)
+            .await
+            .map(|_| ())
+    }))
+    .buffered(width(n))
+    .collect::<Vec<_>>()
+    .await;
+    for r in results {
+        r.map_err(|e| match e {
+            Error::Api {
+                context,
+                message,
+                status,
+            } => Error::Api {
+                context: format!("{context} (server-side dry run; nothing was written)"),
+                message,
+                status,
+            },
+            other => other,
+        })?;
+    }
+    Ok(())
+}
+
+/// Why `name` cannot be sent as one URL path segment, if it cannot: such a
+/// name would address another resource (`x/status`) or inject a query.
+pub fn name_problem(name: &str) -> Option<String> {
+    if name == "." || name == ".." {
+        return Some(format!("{name:?} is not a name"));
+    }
+    if name.len() > 253 {
+        return Some(format!(
+            "it is {} characters long; the limit is 253",
+            name.len()
+        ));
+    }
+    // RFC 3986 pchar without percent-encoding: what a path segment holds as is.
+    let bad: Vec<String> = name
+        .chars()
+        .filter(|c| !(c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@".contains(*c)))
+        .map(|c| format!("{c:?}"))
+        .collect();
+    (!bad.is_empty()).then(|| format!("it contains {}", bad.join(", ")))
+}
+
+/// Why `ns` is not a namespace name (a DNS-1123 label), if it is not.
+pub fn namespace_problem(ns: &str) -> Option<String> {
+    let ok = !ns.is_empty()
+        && ns.len() <= 63
+        && ns
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !ns.starts_with('-')
+        && !ns.ends_with('-');
+    (!ok).then(|| {
+        format!("{ns:?} is not a DNS-1123 label (lower-case letters, digits and '-', at most 63, alphanumeric at both ends)")
+    })
+}
+
 async fn locate(
     client: &kube::Client,
     resolver: &mut Resolver,
@@ -291,13 +436,22 @@ async fn locate(
             "every object needs apiVersion, kind and metadata.name; got apiVersion={api_version:?} kind={kind:?} name={name:?}"
         )));
     }
+    if let Some(why) = name_problem(&name) {
+        return Err(Error::Input(format!(
+            "{kind} {name:?}: metadata.name cannot be used: {why}. Kubernetes names are DNS names like my-app or app.example.com"
+        )));
+    }
     let resource = resolver.resolve(client, &api_version, &kind).await?;
     let mut desired = d;
+    strip_server_fields(&mut desired.object);
     let namespace = if resource.namespaced {
         let ns = desired.object["metadata"]["namespace"]
             .as_str()
             .unwrap_or(default_ns)
             .to_string();
+        if let Some(why) = namespace_problem(&ns) {
+            return Err(Error::Input(format!("{kind} {name}: namespace {why}")));
+        }
         desired.object["metadata"]["namespace"] = json!(ns);
         Some(ns)
     } else {
@@ -364,21 +518,39 @@ pub fn api_error(context: String, e: kube::Error) -> Error {
         }
         None => {
             let detail = super::connect::chain(&e);
-            let hint = if detail.contains("certificate")
-                || detail.contains("UnknownIssuer")
-                || detail.contains("tls")
-            {
-                " (TLS verification failed: the server's certificate is not signed by the configured CA; set ca_cert or fix certificate-authority-data, never validate_certs: false in production)"
-            } else if detail.contains("onnection refused")
-                || detail.contains("timed out")
-                || detail.contains("elapsed")
-            {
-                " (API server unreachable: check host/kubeconfig server address, that the API server runs, and request_timeout)"
-            } else {
-                ""
-            };
+            let hint = transport_hint(&detail);
             Error::api(context, format!("{detail}{hint}"), None)
         }
+    }
+}
+
+/// What a transport failure (no HTTP status) means for the user.
+fn transport_hint(detail: &str) -> &'static str {
+    // A connection cut mid-request (server killed) also mentions TLS
+    // (no close_notify): it is not a certificate problem.
+    let lost = [
+        "close_notify",
+        "onnection reset",
+        "roken pipe",
+        "connection closed",
+        "IncompleteMessage",
+    ]
+    .iter()
+    .any(|p| detail.contains(p));
+    if lost {
+        " (API server unreachable: the connection broke off mid-request, so the server stopped or restarted; objects listed in results were applied, re-run the task to converge)"
+    } else if detail.contains("certificate")
+        || detail.contains("UnknownIssuer")
+        || detail.contains("tls")
+    {
+        " (TLS verification failed: the server's certificate is not signed by the configured CA; set ca_cert or fix certificate-authority-data, never validate_certs: false in production)"
+    } else if detail.contains("onnection refused")
+        || detail.contains("timed out")
+        || detail.contains("elapsed")
+    {
+        " (API server unreachable: check host/kubeconfig server address, that the API server runs, and request_timeout)"
+    } else {
+        ""
     }
 }
 
@@ -389,9 +561,10 @@ async fn read_live(client: &kube::Client, items: &[Item]) -> Result<Vec<Option<V
             it.resource.plural.clone(),
         )
     };
+    let keys: Vec<(String, String)> = items.iter().map(key).collect();
     let mut groups: HashMap<(String, String), usize> = HashMap::new();
-    for it in items {
-        *groups.entry(key(it)).or_default() += 1;
+    for k in &keys {
+        *groups.entry(k.clone()).or_default() += 1;
     }
     let mut listed: HashMap<(String, String), HashMap<String, Value>> = HashMap::new();
     for ((url, plural), n) in groups {
@@ -400,14 +573,15 @@ async fn read_live(client: &kube::Client, items: &[Item]) -> Result<Vec<Option<V
         }
         let by_name = match request(client, http::Method::GET, &url, None).await {
             Ok(text) => {
-                let list: Value = serde_json::from_str(&text)
+                let mut list: Value = serde_json::from_str(&text)
                     .map_err(|e| Error::api(format!("list {plural}"), e.to_string(), None))?;
-                list["items"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|o| Some((o["metadata"]["name"].as_str()?.to_string(), o.clone())))
-                    .collect()
+                match list.get_mut("items").map(Value::take) {
+                    Some(Value::Array(all)) => all
+                        .into_iter()
+                        .filter_map(|o| Some((o["metadata"]["name"].as_str()?.to_string(), o)))
+                        .collect(),
+                    _ => HashMap::new(),
+                }
             }
             // The kind's CRD is created earlier in this same task (check mode).
             Err(e) if status_of(&e).is_some_and(|s| s.code == 404) => HashMap::new(),
@@ -416,12 +590,27 @@ async fn read_live(client: &kube::Client, items: &[Item]) -> Result<Vec<Option<V
         listed.insert((url, plural), by_name);
     }
 
-    let gets = stream::iter(items.iter().map(|it| {
-        let (listed, key) = (&listed, &key);
-        async move {
-            if let Some(by_name) = listed.get(&key(it)) {
-                return Ok(by_name.get(&it.name).cloned());
+    // Listed objects are moved out of their LIST, copied only for an object
+    // the task names again later.
+    let mut left: HashMap<(&(String, String), &str), usize> = HashMap::new();
+    for (k, it) in keys.iter().zip(items) {
+        *left.entry((k, it.name.as_str())).or_default() += 1;
+    }
+    let mut found: Vec<Option<Option<Value>>> = Vec::with_capacity(items.len());
+    for (k, it) in keys.iter().zip(items) {
+        found.push(listed.get_mut(k).map(|by_name| {
+            let n = left.get_mut(&(k, it.name.as_str())).expect("counted above");
+            *n -= 1;
+            if *n == 0 {
+                by_name.remove(&it.name)
+            } else {
+                by_name.get(&it.name).cloned()
             }
+        }));
+    }
+
+    let gets = stream::iter(items.iter().zip(&found).filter(|(_, f)| f.is_none()).map(
+        |(it, _)| async move {
             let url = it.resource.object_url(it.namespace.as_deref(), &it.name);
             match request(client, http::Method::GET, &url, None).await {
                 Ok(text) => serde_json::from_str(&text)
@@ -430,12 +619,19 @@ async fn read_live(client: &kube::Client, items: &[Item]) -> Result<Vec<Option<V
                 Err(e) if status_of(&e).is_some_and(|s| s.code == 404) => Ok(None),
                 Err(e) => Err(api_error(format!("read {}", describe(it)), e)),
             }
-        }
-    }))
-    .buffered(WRITE_CONCURRENCY)
+        },
+    ))
+    .buffered(width(found.iter().filter(|f| f.is_none()).count()))
     .collect::<Vec<Result<Option<Value>>>>()
     .await;
-    gets.into_iter().collect()
+    let mut gets = gets.into_iter();
+    found
+        .into_iter()
+        .map(|f| match f {
+            Some(listed) => Ok(listed),
+            None => gets.next().expect("one GET per object not listed"),
+        })
+        .collect()
 }
 
 /// The desired object as compared: apiVersion and kind are not in LIST items.
@@ -468,12 +664,16 @@ fn decide(item: &Item, live: Option<&Value>, manager: &str) -> Action {
 
 fn diff_entry(item: &Item, before: Option<&Value>, action: Action) -> DiffEntry {
     let d = comparable(&item.desired.object);
-    let before_v = before.map(|l| diff::project(&d, l)).unwrap_or(Value::Null);
-    let after_v = if action == Action::Deleted {
+    let mut before_v = before.map(|l| diff::project(&d, l)).unwrap_or(Value::Null);
+    let mut after_v = if action == Action::Deleted {
         Value::Null
     } else {
         d
     };
+    if item.resource.kind == "Secret" && item.resource.group.is_empty() {
+        hide_secret_values(&mut before_v, None);
+        hide_secret_values(&mut after_v, before);
+    }
     let what = describe(item);
     DiffEntry {
         before_header: format!("{what} (live)"),
@@ -490,20 +690,77 @@ fn diff_entry(item: &Item, before: Option<&Value>, action: Action) -> DiffEntry 
     }
 }
 
+/// A Secret's values never reach a diff: each shows as a mask, and as a
+/// changed mask when it differs from `live` (stringData is compared with the
+/// base64 `data` the server keeps).
+fn hide_secret_values(v: &mut Value, live: Option<&Value>) {
+    use base64::Engine;
+    for field in ["data", "stringData"] {
+        let Some(m) = v.get_mut(field).and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for (k, x) in m.iter_mut() {
+            let same = live.is_none_or(|l| {
+                let cur = &l["data"][k.as_str()];
+                match (field, x.as_str()) {
+                    ("data", _) => cur == x,
+                    (_, Some(s)) => {
+                        cur.as_str() == Some(&base64::engine::general_purpose::STANDARD.encode(s))
+                    }
+                    _ => false,
+                }
+            });
+            *x = json!(if same {
+                crate::protocol::output::MASK
+            } else {
+                "******** (changed)"
+            });
+        }
+    }
+}
+
+/// Writes, retrying (briefly) when the server reports an optimistic-concurrency
+/// conflict: the write is netpath's own, idempotent apply of its fields, so a
+/// concurrent writer of other fields is no reason to fail. Conflicts over
+/// fields another manager owns are never retried: they are reported.
 async fn write(
     client: &kube::Client,
     item: &Item,
     action: Action,
     opts: &Options,
 ) -> Result<Option<Value>> {
+    let mut attempt = 0;
+    loop {
+        match write_once(client, item, action, opts, false).await {
+            Err(Error::Api {
+                status: Some(409), ..
+            }) if attempt < CONFLICT_RETRIES => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+const CONFLICT_RETRIES: u64 = 5;
+
+async fn write_once(
+    client: &kube::Client,
+    item: &Item,
+    action: Action,
+    opts: &Options,
+    dry_run: bool,
+) -> Result<Option<Value>> {
     let url = item
         .resource
         .object_url(item.namespace.as_deref(), &item.name);
+    let dry = if dry_run { "&dryRun=All" } else { "" };
     if action == Action::Deleted {
         return match request(
             client,
             http::Method::DELETE,
-            &format!("{url}?propagationPolicy=Background"),
+            &format!("{url}?propagationPolicy=Background{dry}"),
             None,
         )
         .await
@@ -514,7 +771,7 @@ async fn write(
         };
     }
     let query = format!(
-        "{url}?fieldManager={}&force={}",
+        "{url}?fieldManager={}&force={}{dry}",
         urlencode(&opts.field_manager),
         opts.force_conflicts
     );
@@ -529,10 +786,19 @@ async fn write(
     {
         Ok(text) => Ok(serde_json::from_str(&text).ok()),
         Err(e) => match status_of(&e) {
-            Some(s) if s.code == 409 && s.reason == "Conflict" => Err(conflict(item, s)),
+            Some(s) if s.code == 409 && is_field_conflict(s) => Err(conflict(item, s)),
             _ => Err(api_error(format!("apply {}", describe(item)), e)),
         },
     }
+}
+
+/// A server-side apply conflict over fields another manager owns, as opposed
+/// to an optimistic-concurrency conflict ("the object has been modified").
+fn is_field_conflict(s: &kube::core::Status) -> bool {
+    s.reason == "Conflict"
+        && s.details
+            .as_ref()
+            .is_some_and(|d| d.causes.iter().any(|c| c.reason == "FieldManagerConflict"))
 }
 
 fn conflict(item: &Item, s: &kube::core::Status) -> Error {
@@ -668,6 +934,17 @@ mod tests {
     }
 
     #[test]
+    fn server_fields_are_not_desired() {
+        let mut o = json!({"kind": "CustomResourceDefinition", "metadata": {"name": "x", "creationTimestamp": null,
+            "resourceVersion": "5", "labels": {"a": "b"}}, "spec": {}, "status": {"storedVersions": null}});
+        strip_server_fields(&mut o);
+        assert_eq!(
+            o,
+            json!({"kind": "CustomResourceDefinition", "metadata": {"name": "x", "labels": {"a": "b"}}, "spec": {}})
+        );
+    }
+
+    #[test]
     fn readiness() {
         let ok = json!({"kind": "Deployment", "metadata": {"generation": 2}, "spec": {"replicas": 2},
             "status": {"observedGeneration": 2, "availableReplicas": 2, "updatedReplicas": 2}});
@@ -678,6 +955,82 @@ mod tests {
         assert!(crd_established(
             &json!({"status": {"conditions": [{"type": "Established", "status": "True"}]}})
         ));
+    }
+
+    #[test]
+    fn names_must_be_one_plain_path_segment() {
+        for ok in ["app", "app.example.com", "system:node-proxier", "a-1"] {
+            assert_eq!(name_problem(ok), None, "{ok}");
+        }
+        for (bad, why) in [
+            ("x/status", "contains '/'"),
+            ("..", "is not a name"),
+            ("x?dryRun=All", "contains '?'"),
+            ("a b", "contains ' '"),
+            ("a%2Fb", "contains '%'"),
+            ("caf\u{e9}", "contains 'é'"),
+        ] {
+            let got = name_problem(bad).unwrap_or_default();
+            assert!(got.contains(why), "{bad}: {got}");
+        }
+        assert!(
+            name_problem(&"a".repeat(254))
+                .unwrap()
+                .contains("limit is 253")
+        );
+        assert_eq!(namespace_problem("kube-system"), None);
+        for bad in ["", "Bad_NS", "-a", "a/b", &"a".repeat(64)] {
+            assert!(namespace_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_field_manager_conflicts_are_reported_as_conflicts() {
+        let status = |causes: serde_json::Value| -> kube::core::Status {
+            serde_json::from_value(
+                json!({"status": "Failure", "reason": "Conflict", "code": 409,
+                "message": "m", "details": {"causes": causes}}),
+            )
+            .unwrap()
+        };
+        let owned = status(
+            json!([{"reason": "FieldManagerConflict", "message": "conflict with \"helm\"", "field": ".data.a"}]),
+        );
+        assert!(is_field_conflict(&owned));
+        // "the object has been modified": optimistic concurrency, retried.
+        assert!(!is_field_conflict(&status(json!([]))));
+    }
+
+    #[test]
+    fn a_cut_connection_is_not_called_a_certificate_problem() {
+        // Seen when the API server was killed mid-task.
+        let cut = "ServiceError: client error (SendRequest): connection error: peer closed connection without sending TLS close_notify";
+        assert!(transport_hint(cut).contains("broke off mid-request"));
+        let wrong_ca =
+            "ServiceError: client error (Connect): invalid peer certificate: UnknownIssuer";
+        assert!(transport_hint(wrong_ca).contains("TLS verification failed"));
+        assert!(transport_hint("tcp connect error: Connection refused").contains("unreachable"));
+    }
+
+    #[test]
+    fn secret_values_are_masked_but_changes_show() {
+        let live = json!({"data": {"a": "MQ==", "b": "Mg=="}});
+        let mut after =
+            json!({"data": {"a": "MQ==", "b": "Mw=="}, "stringData": {"c": "1", "a": "1"}});
+        hide_secret_values(&mut after, Some(&live));
+        assert_eq!(
+            after,
+            json!({"data": {"a": "********", "b": "******** (changed)"},
+                "stringData": {"c": "******** (changed)", "a": "********"}})
+        );
+    }
+
+    #[test]
+    fn few_requests_share_one_connection() {
+        assert_eq!(width(1), 1);
+        assert_eq!(width(7), 1);
+        assert_eq!(width(8), 2);
+        assert_eq!(width(2000), WRITE_CONCURRENCY);
     }
 
     #[test]

@@ -13,24 +13,27 @@ pub fn is_subset(desired: &Value, live: &Value) -> bool {
     match (desired, live) {
         (Value::Object(d), Value::Object(l)) => d.iter().all(|(k, dv)| match l.get(k) {
             Some(lv) => is_subset(dv, lv),
-            // An explicit null or empty container is satisfied by absence: the
-            // API server drops both on write.
-            None => is_empty(dv),
+            // The API server omits zero values (Go's omitempty): a manifest's
+            // `readOnly: false` or `preserveUnknownFields: false` is stored as
+            // absence, and means the same.
+            None => is_zero(dv),
         }),
         (Value::Array(d), Value::Array(l)) => {
             d.len() == l.len() && d.iter().zip(l).all(|(a, b)| is_subset(a, b))
         }
         (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
-        (a, b) => a == b || (is_empty(a) && is_empty(b)),
+        (a, b) => a == b || (is_zero(a) && is_zero(b)),
     }
 }
 
-fn is_empty(v: &Value) -> bool {
+fn is_zero(v: &Value) -> bool {
     match v {
         Value::Null => true,
-        Value::Object(m) => m.is_empty(),
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Object(m) => m.values().all(is_zero),
         Value::Array(a) => a.is_empty(),
-        _ => false,
     }
 }
 
@@ -147,6 +150,21 @@ mod tests {
         let changed =
             json!({"spec": {"type": "NodePort", "ports": [{"port": 80, "targetPort": 8081}]}});
         assert!(!is_subset(&changed, &live));
+    }
+
+    #[test]
+    fn zero_values_the_server_omits_are_equal_to_absence() {
+        let desired = json!({"spec": {"preserveUnknownFields": false, "template": {"spec": {"containers": [
+            {"name": "c", "volumeMounts": [{"name": "v", "mountPath": "/x", "readOnly": false}], "resources": {}}]}}}});
+        let live = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "c", "volumeMounts": [{"name": "v", "mountPath": "/x"}]}]}}}});
+        assert!(is_subset(&desired, &live));
+        // A non-zero value still has to be there.
+        let desired = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "c", "volumeMounts": [{"name": "v", "mountPath": "/x", "readOnly": true}]}]}}}});
+        assert!(!is_subset(&desired, &live));
+        // And a zero value differs from a live non-zero one.
+        assert!(!is_subset(&json!({"replicas": 0}), &json!({"replicas": 3})));
     }
 
     #[test]
