@@ -143,6 +143,9 @@ const ROLE_ONLY: &[&str] = &[
     "cni_calico_wait",
     "cni_calico_wait_timeout",
     "netcheck_apply_security_groups",
+    "netcheck_aws_region",
+    "netcheck_live",
+    "cni_calico_force_conflicts",
 ];
 
 struct Args {
