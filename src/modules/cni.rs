@@ -111,7 +111,7 @@ pub const MODULE: ModuleDef = ModuleDef {
 
 - name: Use the facts
   ansible.builtin.debug:
-    msg: "ALB target type {{ netpath_network.alb_target_type_recommended }}"
+    msg: "ALB target type {{ ansible_facts.netpath_network.alb_target_type_recommended }}"
 "#,
     returns: r#"ansible_facts:
   description: C(netpath_network), the network model.
