@@ -47,6 +47,10 @@ pub fn run_input(input: ModuleInput) -> Value {
     };
     let mut redactor = Redactor::default();
     redactor.extend(params.secrets.iter().cloned());
+    // A kubeconfig given as a dict carries every user's credentials, used or not.
+    if let Some(kc) = params.values.get("kubeconfig") {
+        kubeconfig_credentials(kc, &mut redactor);
+    }
     let invocation = input
         .inject_invocation
         .then(|| invocation(&params.values, &params.secrets));
@@ -71,6 +75,22 @@ pub fn run_input(input: ModuleInput) -> Value {
     let result = rt.block_on(modules::run(&mut ctx));
     let result = result.map_err(|Failure { error, extra }| (*error, extra));
     output::render(result, &ctx.warnings, invocation, &ctx.redactor)
+}
+
+/// Every string under `users[].user` of a kubeconfig dict: tokens, key data,
+/// passwords, exec plugin environment.
+fn kubeconfig_credentials(kc: &Value, r: &mut Redactor) {
+    fn leaves(v: &Value, r: &mut Redactor) {
+        match v {
+            Value::String(s) => r.add(s.clone()),
+            Value::Array(a) => a.iter().for_each(|x| leaves(x, r)),
+            Value::Object(o) => o.values().for_each(|x| leaves(x, r)),
+            _ => {}
+        }
+    }
+    for u in kc["users"].as_array().into_iter().flatten() {
+        leaves(&u["user"], r);
+    }
 }
 
 /// no_log values of options that failed validation are still secrets.
@@ -104,5 +124,26 @@ fn invocation(values: &Map<String, Value>, secrets: &std::collections::BTreeSet<
         }
     }
     mask(&mut v, secrets);
+    mask_secret_objects(&mut v);
     v
+}
+
+/// Values of Secret objects given inline (e.g. manifest's definition) are
+/// credentials too: invocation shows their keys, never their values.
+fn mask_secret_objects(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            if o.get("kind").and_then(Value::as_str) == Some("Secret") {
+                for field in ["data", "stringData"] {
+                    if let Some(Value::Object(m)) = o.get_mut(field) {
+                        m.values_mut()
+                            .for_each(|x| *x = Value::String(NO_LOG_MASK.to_string()));
+                    }
+                }
+            }
+            o.values_mut().for_each(mask_secret_objects);
+        }
+        Value::Array(a) => a.iter_mut().for_each(mask_secret_objects),
+        _ => {}
+    }
 }

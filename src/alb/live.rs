@@ -28,9 +28,13 @@ pub async fn get(client: &kube::Client, url: &str) -> Result<Option<Value>> {
 
 /// LIST `url`; None when the kind is not served (its CRD is not installed).
 pub async fn list(client: &kube::Client, url: &str) -> Result<Option<Vec<Value>>> {
+    // Items are moved out, not copied: a cluster-wide LIST can be thousands.
     Ok(get(client, url)
         .await?
-        .map(|l| l["items"].as_array().cloned().unwrap_or_default()))
+        .map(|mut l| match l.get_mut("items").map(Value::take) {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        }))
 }
 
 /// HTTP status of an API error, for callers that tolerate 403.

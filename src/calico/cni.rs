@@ -318,6 +318,10 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
         if !x.problem.starts_with("MTU ") {
             // The host MTU itself is what is wrong.
             x.field = "host_mtu".into();
+            // A value beyond u16 reached the check as 0: name the value given.
+            if u16::try_from(host_mtu).is_err() {
+                x.problem = x.problem.replacen("MTU 0 ", &format!("MTU {host_mtu} "), 1);
+            }
         }
         f.push(x);
     }

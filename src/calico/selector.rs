@@ -31,7 +31,11 @@ pub fn validate_selector(field: &str, s: &str) -> Result<(), Finding> {
              e.g. kubernetes.io/os == 'linux'.",
         ));
     }
-    let mut p = Parser { s, pos: 0 };
+    let mut p = Parser {
+        s,
+        pos: 0,
+        depth: 0,
+    };
     let result = p.or().and_then(|()| {
         p.skip_ws();
         match p.peek() {
@@ -74,7 +78,12 @@ struct SyntaxError {
 struct Parser<'a> {
     s: &'a str,
     pos: usize,
+    /// Open parentheses: bounded, so hostile input cannot overflow the stack.
+    depth: usize,
 }
+
+/// Far beyond any real selector; deep enough nesting would crash the process.
+const MAX_DEPTH: usize = 100;
 
 /// Characters of a label key as Calico's tokenizer reads them.
 fn is_key_char(c: char) -> bool {
@@ -195,8 +204,17 @@ impl<'a> Parser<'a> {
         }
         match self.peek() {
             Some('(') => {
+                if self.depth >= MAX_DEPTH {
+                    return Err(self.err(
+                        start,
+                        format!("parentheses nested deeper than {MAX_DEPTH}"),
+                        "simplify the selector",
+                    ));
+                }
+                self.depth += 1;
                 self.pos += 1;
                 self.or()?;
+                self.depth -= 1;
                 self.skip_ws();
                 self.close_paren(
                     start,
@@ -601,6 +619,19 @@ mod tests {
         );
         let long = "k".repeat(64);
         bad(&format!("{long} == 'x'"), "no more than 63 characters", 1);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let ok_depth = format!("{}all(){}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert!(validate_selector("f", &ok_depth).is_ok());
+        // Found by the fuzzer: 50000 '(' overflowed the stack.
+        let e = validate_selector("f", &"(".repeat(50_000)).unwrap_err();
+        assert!(
+            e.problem.contains("nested deeper than 100"),
+            "{}",
+            e.problem
+        );
     }
 
     #[test]

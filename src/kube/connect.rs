@@ -86,7 +86,10 @@ pub async fn connect(p: &Params, redactor: &mut Redactor) -> Result<Connection> 
             Some(Value::String(path)) => {
                 let path = crate::protocol::spec::expand_path(path);
                 Some(Kubeconfig::read_from(&path).map_err(|e| {
-                    Error::Connection(format!("cannot load kubeconfig {path}: {}", chain(&e)))
+                    Error::Connection(format!(
+                        "cannot load kubeconfig {path}: {}",
+                        first_line(&chain(&e))
+                    ))
                 })?)
             }
             Some(v @ Value::Object(_)) => Some(serde_json::from_value(v.clone()).map_err(|e| {
@@ -100,7 +103,10 @@ pub async fn connect(p: &Params, redactor: &mut Redactor) -> Result<Connection> 
             }
             None if default_kubeconfig_exists() || options.context.is_some() => {
                 Some(Kubeconfig::read().map_err(|e| {
-                    Error::Connection(format!("cannot load kubeconfig: {}", chain(&e)))
+                    Error::Connection(format!(
+                        "cannot load kubeconfig: {}",
+                        first_line(&chain(&e))
+                    ))
                 })?)
             }
             None => None,
@@ -286,6 +292,13 @@ fn remember_secrets(config: &kube::Config, redactor: &mut Redactor) {
     {
         redactor.add(pem.trim().to_string());
     }
+}
+
+/// The first line of a parser error: the YAML parser appends the source lines
+/// around the problem, and in a kubeconfig (or a key file given by mistake)
+/// those are tokens and keys.
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or_default()
 }
 
 /// Error text of a chain of sources, since kube's top-level messages alone

@@ -191,7 +191,9 @@ impl Resolver {
         let (ar, caps) = kube::discovery::pinned_kind(client, &gvk).await.map_err(|e| {
             let detail = super::connect::chain(&e);
             let gv = if group.is_empty() { version.clone() } else { format!("{group}/{version}") };
-            if detail.contains("404") || detail.contains("NotFound") || detail.contains("not found") {
+            // The group/version is served but lacks the kind (e.g. kind: configmap): same fix.
+            let missing_kind = matches!(e, kube::Error::Discovery(kube::error::DiscoveryError::MissingKind(_)));
+            if missing_kind || detail.contains("404") || detail.contains("NotFound") || detail.contains("not found") {
                 Error::api(
                     format!("{kind} ({gv})"),
                     format!(

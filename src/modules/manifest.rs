@@ -99,7 +99,17 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
 
 /// Splits multi-document YAML; empty documents are skipped, `kind: List` expanded.
 pub fn parse_documents(field: &str, text: &str) -> Result<Vec<Value>, Error> {
-    let docs: Vec<Value> = serde_saphyr::from_multiple(text)
+    // No source snippet in errors: the lines around a typo may hold a Secret.
+    let mut options = serde_saphyr::Options::default();
+    options.with_snippet = false;
+    // The default budget stops at 1,024 documents and 250,000 nodes: a file
+    // of 1,000 Ingress + Service pairs. Both grow only with the input's size,
+    // which the byte limits still bound; the alias limits stay.
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_documents = 1_000_000;
+    budget.max_nodes = 50_000_000;
+    options.budget = Some(budget);
+    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, options)
         .map_err(|e| Error::Input(format!("{field} is not valid YAML: {e}")))?;
     let mut out = Vec::new();
     for (i, d) in docs.into_iter().enumerate() {
@@ -175,6 +185,7 @@ fn check_objects(objects: &[Value]) -> Result<(), Error> {
             }
         }
     }
+    check_node_ports(objects, &mut f);
     if f.has_errors() {
         Err(Error::Invalid(f.0))
     } else {
@@ -182,9 +193,82 @@ fn check_objects(objects: &[Value]) -> Result<(), Error> {
     }
 }
 
+/// NodePorts the server's dry run cannot check (it validates ranges and
+/// in-task duplicates only when it allocates, i.e. on the real write), so a
+/// bad one would fail the task after other objects were written.
+fn check_node_ports(objects: &[Value], f: &mut Findings) {
+    let mut seen: std::collections::HashMap<(i64, String), String> = Default::default();
+    for (i, o) in objects.iter().enumerate() {
+        if o["kind"] != "Service" {
+            continue;
+        }
+        for (j, p) in o["spec"]["ports"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let Some(port) = p["nodePort"].as_i64() else {
+                continue;
+            };
+            let field = format!("objects[{i}].spec.ports[{j}].nodePort");
+            if !(1..=65535).contains(&port) {
+                f.error(
+                    &field,
+                    format!("nodePort {port} is not a port (1-65535); the API server rejects the Service."),
+                    "use a port in the cluster's NodePort range (default 30000-32767), or omit nodePort to have one allocated",
+                );
+                continue;
+            }
+            let proto = p["protocol"].as_str().unwrap_or("TCP").to_string();
+            let name = o["metadata"]["name"].as_str().unwrap_or("?");
+            if let Some(first) = seen.insert((port, proto.clone()), name.to_string()) {
+                f.error(
+                    &field,
+                    format!("nodePort {port}/{proto} is also used by Service {first} in this task: a node port serves one Service, so the second is rejected."),
+                    "give each Service its own nodePort, or omit nodePort to have one allocated",
+                );
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn node_ports_are_ports_and_unique_in_a_task() {
+        let svc = |name: &str, port: i64| {
+            serde_json::json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+                "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": port}]}})
+        };
+        assert!(check_objects(&[svc("a", 30080), svc("b", 30081)]).is_ok());
+        let e = check_objects(&[svc("a", 30080), svc("b", 30080)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("nodePort 30080/TCP is also used by Service a"),
+            "{e}"
+        );
+        let e = check_objects(&[svc("a", 99999)]).unwrap_err().to_string();
+        assert!(e.contains("nodePort 99999 is not a port"), "{e}");
+    }
+
+    #[test]
+    fn yaml_errors_do_not_quote_the_source() {
+        let e = parse_documents(
+            "src",
+            "kind: Secret\nstringData:\n  password: hunter2-s3cret\n  bad: [\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("src is not valid YAML") && e.contains("line"),
+            "{e}"
+        );
+        assert!(!e.contains("hunter2-s3cret"), "{e}");
+    }
 
     #[test]
     fn multi_document_and_lists() {
@@ -195,6 +279,13 @@ mod tests {
         .unwrap();
         assert_eq!(objs.len(), 2);
         assert_eq!(objs[1]["metadata"]["name"], "b");
+    }
+
+    #[test]
+    fn thousands_of_documents() {
+        let doc = "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  type: NodePort\n  ports: [{name: http, port: 80, targetPort: 8000, protocol: TCP}]\n  selector: {app: s}\n";
+        let text = vec![doc; 6000].join("---\n");
+        assert_eq!(parse_documents("x", &text).unwrap().len(), 6000);
     }
 
     #[test]

@@ -129,6 +129,12 @@ fn explicit_mtu_within_limit_is_kept_and_above_it_rejected() {
         "host_mtu",
         "not a real Ethernet MTU",
     );
+    // Beyond u16 the message used to say "MTU 0" (found by the bad-input corpus).
+    broken(
+        &calico(json!({"host_mtu": 70000})),
+        "host_mtu",
+        "the host interface MTU 70000 is not",
+    );
     broken(
         &calico(json!({"veth_mtu": 70000})),
         "veth_mtu",

@@ -1,0 +1,323 @@
+//! No credential ever leaves netpath: every output stream, diff, warning and
+//! error of the fault runs (success with diff, check mode with invocation,
+//! bad arguments, 401, 403, wrong CA, unreachable, TLS client-key problems,
+//! the CLI) is searched for the bearer tokens, the client key material and
+//! the no_log values that went in.
+
+mod common;
+
+use common::{module, plane};
+use serde_json::{Value, json};
+
+fn cm(ns: &str, name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}, "data": {"k": "v"}})
+}
+
+fn with(base: Value, extra: Value) -> Value {
+    let mut b = base;
+    for (k, v) in extra.as_object().unwrap() {
+        b[k] = v.clone();
+    }
+    b
+}
+
+/// Everything secret that this plane's credentials contain: tokens, the
+/// admin client key (PEM, its base64 lines, and the kubeconfig's base64 of it).
+fn plane_secrets() -> Vec<String> {
+    let p = plane();
+    let mut s = vec![p.token.clone(), p.limited_token.clone()];
+    let key_pem = std::fs::read_to_string(p.dir.join("pki/admin.key")).unwrap();
+    s.extend(
+        key_pem
+            .lines()
+            .filter(|l| !l.starts_with("-----") && l.len() >= 16)
+            .map(str::to_string),
+    );
+    let kc = std::fs::read_to_string(&p.kubeconfig).unwrap();
+    let key_data = kc
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("client-key-data: "))
+        .unwrap()
+        .to_string();
+    // Any 32-character slice of the base64 key counts as a leak.
+    s.extend(
+        key_data
+            .as_bytes()
+            .chunks(32)
+            .filter(|c| c.len() == 32)
+            .map(|c| String::from_utf8_lossy(c).to_string()),
+    );
+    s
+}
+
+struct Leaks {
+    secrets: Vec<String>,
+    checked: usize,
+}
+
+impl Leaks {
+    fn new(extra: &[&str]) -> Self {
+        let mut secrets = plane_secrets();
+        secrets.extend(extra.iter().map(|s| s.to_string()));
+        Leaks {
+            secrets,
+            checked: 0,
+        }
+    }
+
+    fn check(&mut self, what: &str, texts: &[&str]) {
+        for t in texts {
+            for s in &self.secrets {
+                assert!(
+                    !t.contains(s.as_str()),
+                    "{what}: secret {s:?} leaked in:\n{t}"
+                );
+            }
+        }
+        self.checked += 1;
+    }
+
+    fn run(&mut self, what: &str, args: Value, flags: module::Flags) -> module::Output {
+        let r = module::run("manifest", args, flags);
+        // stdout carries msg, diff, warnings, invocation and results alike.
+        self.check(what, &[&r.stdout, &r.stderr]);
+        r
+    }
+}
+
+const NO_LOG_PASSWORD: &str = "hunter2-no-log-password";
+const NO_LOG_API_KEY: &str = "netpath-no-log-api-key-0000";
+
+#[test]
+fn fault_runs_leak_no_credential() {
+    let p = plane();
+    let ns = common::namespace("leak");
+    let mut leaks = Leaks::new(&[NO_LOG_PASSWORD, NO_LOG_API_KEY]);
+    let kc = json!({"kubeconfig": p.kubeconfig.to_str().unwrap()});
+    let all_flags = module::Flags {
+        check: false,
+        diff: true,
+        inject_invocation: true,
+    };
+
+    // Success, with diff and invocation: client-cert user, then token user.
+    for context in ["admin", "token"] {
+        let r = leaks.run(
+            context,
+            with(
+                kc.clone(),
+                json!({"context": context, "definition": cm(&ns, context)}),
+            ),
+            all_flags,
+        );
+        assert_eq!(r.json["changed"], json!(true), "{}", r.json);
+    }
+    // The real token as a no_log option, echoed in invocation: masked.
+    let r = leaks.run(
+        "api_key invocation",
+        json!({"host": p.server, "api_key": p.token, "ca_cert": p.ca.to_str().unwrap(), "definition": cm(&ns, "by-key")}),
+        module::Flags { check: true, diff: true, inject_invocation: true },
+    );
+    assert_eq!(
+        r.json["invocation"]["module_args"]["api_key"], "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER",
+        "{}",
+        r.json
+    );
+    // Bad arguments next to no_log values: the error path masks them too.
+    let r = leaks.run(
+        "bad args",
+        with(kc.clone(), json!({"password": NO_LOG_PASSWORD, "api_key": NO_LOG_API_KEY, "colour": NO_LOG_PASSWORD,
+            "state": NO_LOG_API_KEY, "definition": cm(&ns, "x")})),
+        all_flags,
+    );
+    assert_eq!(r.json["failed"], json!(true));
+    // A no_log value used where a bool is expected still stays hidden.
+    leaks.run("no_log as bool", with(kc.clone(), json!({"password": NO_LOG_PASSWORD, "wait": NO_LOG_PASSWORD, "definition": cm(&ns, "x")})), all_flags);
+    // 401: a wrong token, and basic auth the server does not accept.
+    let r = leaks.run(
+        "401",
+        json!({"host": p.server, "api_key": NO_LOG_API_KEY, "ca_cert": p.ca.to_str().unwrap(), "definition": cm(&ns, "y")}),
+        all_flags,
+    );
+    assert!(
+        r.json["msg"].as_str().unwrap().contains("401"),
+        "{}",
+        r.json
+    );
+    leaks.run(
+        "basic auth",
+        json!({"host": p.server, "username": "admin", "password": NO_LOG_PASSWORD, "ca_cert": p.ca.to_str().unwrap(), "definition": cm(&ns, "y")}),
+        all_flags,
+    );
+    // 403 with the limited user.
+    let r = leaks.run(
+        "403",
+        with(
+            kc.clone(),
+            json!({"context": "limited", "definition": cm(&ns, "z")}),
+        ),
+        all_flags,
+    );
+    assert!(
+        r.json["msg"].as_str().unwrap().contains("403"),
+        "{}",
+        r.json
+    );
+    // Unreachable and TLS failures carry the token in the request, never in the error.
+    leaks.run("unreachable", json!({"host": "https://127.0.0.1:1", "api_key": p.token, "request_timeout": 2, "definition": cm(&ns, "u")}), all_flags);
+    let r = leaks.run(
+        "no CA",
+        json!({"host": p.server, "api_key": p.token, "definition": cm(&ns, "u")}),
+        all_flags,
+    );
+    assert_eq!(r.json["failed"], json!(true));
+    let r = leaks.run(
+        "insecure",
+        json!({"host": p.server, "api_key": p.token, "validate_certs": false, "definition": cm(&ns, "insecure")}),
+        all_flags,
+    );
+    assert!(r.stdout.contains("validate_certs is false"), "{}", r.json);
+    // Client key from files: a key that does not match the certificate, and the key given as the CA.
+    let key = p.dir.join("pki/admin.key");
+    let other_cert = p.dir.join("pki/apiserver.crt");
+    leaks.run(
+        "mismatched client key",
+        json!({"host": p.server, "ca_cert": p.ca.to_str().unwrap(), "client_cert": other_cert.to_str().unwrap(),
+            "client_key": key.to_str().unwrap(), "definition": cm(&ns, "k")}),
+        all_flags,
+    );
+    leaks.run(
+        "key as CA",
+        json!({"host": p.server, "api_key": p.token, "ca_cert": key.to_str().unwrap(), "definition": cm(&ns, "k")}),
+        all_flags,
+    );
+    leaks.run(
+        "key as kubeconfig",
+        json!({"kubeconfig": key.to_str().unwrap(), "definition": cm(&ns, "k")}),
+        all_flags,
+    );
+    // A kubeconfig dict with inline key data, failing after connect (bad namespace).
+    let kc_text = std::fs::read_to_string(&p.kubeconfig).unwrap();
+    let kc_value: Value = serde_saphyr::from_str(&kc_text).unwrap();
+    leaks.run(
+        "kubeconfig dict",
+        json!({"kubeconfig": kc_value, "namespace": "Bad_NS", "definition": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "d"}}}),
+        all_flags,
+    );
+    // The API key from the environment, as kubernetes.core reads it.
+    let out = module::command()
+        .env("K8S_AUTH_API_KEY", NO_LOG_API_KEY)
+        .env("K8S_AUTH_HOST", &p.server)
+        .env("K8S_AUTH_CA_CERT", &p.ca)
+        .arg(args_file(&json!({"_ansible_module_name": "netpath.calico_alb.manifest", "_ansible_inject_invocation": true,
+            "_ansible_diff": true, "definition": cm(&ns, "env")})))
+        .output()
+        .unwrap();
+    leaks.check(
+        "K8S_AUTH_API_KEY",
+        &[
+            &String::from_utf8_lossy(&out.stdout),
+            &String::from_utf8_lossy(&out.stderr),
+        ],
+    );
+    // The human CLI on a failing and a diffing run.
+    for extra in [
+        vec!["--context", "token", "--diff"],
+        vec!["--context", "limited"],
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("m.yaml");
+        std::fs::write(&f, serde_json::to_string(&cm(&ns, "cli")).unwrap()).unwrap();
+        let out = module::command()
+            .args([
+                "apply",
+                "-f",
+                f.to_str().unwrap(),
+                "--kubeconfig",
+                p.kubeconfig.to_str().unwrap(),
+            ])
+            .args(&extra)
+            .output()
+            .unwrap();
+        leaks.check(
+            "cli",
+            &[
+                &String::from_utf8_lossy(&out.stdout),
+                &String::from_utf8_lossy(&out.stderr),
+            ],
+        );
+    }
+    assert!(leaks.checked >= 18, "{} runs checked", leaks.checked);
+}
+
+#[test]
+fn secret_object_data_never_appears_in_diffs() {
+    let ns = common::namespace("secret-diff");
+    let kc = json!({"kubeconfig": plane().kubeconfig.to_str().unwrap()});
+    let value = "cGFzc3dvcmQtaW4tYS1zZWNyZXQ="; // base64 of password-in-a-secret
+    let string_value = "plain-string-data-secret";
+    let secret = |v: &str, s: &str| {
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": ns},
+            "type": "Opaque", "data": {"password": v}, "stringData": {"token": s}})
+    };
+    let flags = module::Flags {
+        check: false,
+        diff: true,
+        inject_invocation: false,
+    };
+    let mut leaks = Leaks::new(&[value, string_value, "password-in-a-secret"]);
+    let r = leaks.run(
+        "create secret",
+        with(
+            kc.clone(),
+            json!({"definition": secret(value, string_value)}),
+        ),
+        flags,
+    );
+    assert_eq!(r.json["changed"], json!(true), "{}", r.json);
+    let diff = r.json["diff"][0]["after"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(diff.contains("password"), "keys stay visible: {diff}");
+    // A changed value: the diff says so without showing either value.
+    let new = "bmV3LXBhc3N3b3Jk";
+    let mut leaks = Leaks::new(&[value, string_value, new, "new-password"]);
+    let r = leaks.run(
+        "update secret",
+        with(kc.clone(), json!({"definition": secret(new, string_value)})),
+        module::Flags {
+            check: true,
+            ..flags
+        },
+    );
+    assert_eq!(r.json["changed"], json!(true), "{}", r.json);
+    let d = &r.json["diff"][0];
+    assert_ne!(
+        d["before"], d["after"],
+        "a changed secret value must still show as a change: {d}"
+    );
+    assert!(d["after"].as_str().unwrap().contains("(changed)"), "{d}");
+    // Inline Secret values are masked in invocation too.
+    let r = leaks.run(
+        "invocation of a secret",
+        with(kc, json!({"definition": secret(new, string_value)})),
+        module::Flags {
+            check: true,
+            diff: true,
+            inject_invocation: true,
+        },
+    );
+    assert!(
+        r.json["invocation"]["module_args"]["definition"]["data"]["password"].is_string(),
+        "{}",
+        r.json
+    );
+}
+
+fn args_file(v: &Value) -> std::path::PathBuf {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let f = dir.join("args");
+    std::fs::write(&f, serde_json::to_vec(v).unwrap()).unwrap();
+    f
+}
