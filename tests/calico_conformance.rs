@@ -37,6 +37,20 @@ impl Drop for Stop<'_> {
     }
 }
 
+/// Makes room for upstream's Calico CRDs: the plane starts with the project's.
+fn drop_project_crds(p: &Plane) {
+    for crd in [
+        "ippools.crd.projectcalico.org",
+        "felixconfigurations.crd.projectcalico.org",
+    ] {
+        p.delete(CRD_API, "CustomResourceDefinition", None, crd);
+        wait_until(&format!("{crd} deleted"), || {
+            p.get(CRD_API, "CustomResourceDefinition", None, crd)
+                .is_none()
+        });
+    }
+}
+
 fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
     let start = Instant::now();
     while !ok() {
@@ -110,17 +124,7 @@ fn seed_pool_on_upstream_calico_crds() {
     let p = Plane::start(dir.path()).unwrap_or_else(|e| panic!("{e}"));
     let _stop = Stop(&p);
 
-    // Upstream's CRDs instead of the project's.
-    for crd in [
-        "ippools.crd.projectcalico.org",
-        "felixconfigurations.crd.projectcalico.org",
-    ] {
-        p.delete(CRD_API, "CustomResourceDefinition", None, crd);
-        wait_until(&format!("{crd} deleted"), || {
-            p.get(CRD_API, "CustomResourceDefinition", None, crd)
-                .is_none()
-        });
-    }
+    drop_project_crds(&p);
 
     let seed = json!({"name": "default-ipv4-ippool", "cidr": "192.168.0.0/16",
         "ipip_mode": "Never", "vxlan_mode": "Always", "nat_outgoing": true});
@@ -263,17 +267,7 @@ fn upstream_calico_manifest_install_is_idempotent() {
             .unwrap();
         let p = Plane::start(dir.path()).unwrap_or_else(|e| panic!("{e}"));
         let _stop = Stop(&p);
-        // Upstream's CRDs instead of the project's.
-        for crd in [
-            "ippools.crd.projectcalico.org",
-            "felixconfigurations.crd.projectcalico.org",
-        ] {
-            p.delete(CRD_API, "CustomResourceDefinition", None, crd);
-            wait_until(&format!("{crd} deleted"), || {
-                p.get(CRD_API, "CustomResourceDefinition", None, crd)
-                    .is_none()
-            });
-        }
+        drop_project_crds(&p);
         let args = json!({"cni_plugin": "calico", "host_mtu": 9001,
             "calico_manifest_src": manifest.to_str().unwrap()});
         let r = run(&p, "cni", args.clone());

@@ -211,41 +211,7 @@ fn token_and_client_cert_auth_both_work() {
     );
 }
 
-#[test]
-fn wrong_ca_is_a_tls_error_never_insecure() {
-    let ns = common::namespace("tls");
-    let dir = tempfile::tempdir().unwrap();
-    let other_ca = dir.path().join("other-ca.crt");
-    let key = dir.path().join("k.pem");
-    let st = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-subj",
-            "/CN=other",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&other_ca)
-        .output()
-        .unwrap();
-    assert!(st.status.success());
-    let p = plane();
-    let args = json!({"host": p.server, "api_key": p.token, "ca_cert": other_ca.to_str().unwrap(),
-        "definition": cm(&ns, "x", json!({}))});
-    let r = module::run("manifest", args, module::Flags::default());
-    assert_eq!(r.json["failed"], json!(true), "{}", r.json);
-    let msg = r.json["msg"].as_str().unwrap();
-    assert!(msg.contains("TLS") || msg.contains("certificate"), "{msg}");
-    assert!(!r.stdout.contains(&p.token));
-    assert!(common::get("v1", "ConfigMap", Some(&ns), "x").is_none());
-}
+// A wrong CA (TLS error, never insecure) is covered in tests/faults.rs.
 
 #[test]
 fn unreachable_server_fails_clearly_and_quickly() {
