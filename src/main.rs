@@ -1,5 +1,6 @@
-//! `netpath ARGS_FILE` runs as an Ansible module; `netpath COMMAND ...` is the
-//! human CLI on the same code.
+//! `netpath ARGS_FILE` runs as an Ansible module (`netpath -`: the args JSON
+//! on stdin, as the collection's action sends it); `netpath COMMAND ...` is
+//! the human CLI on the same code.
 
 use std::io::Write;
 
@@ -19,7 +20,9 @@ fn main() {
         .map(|a| a.rsplit('/').next().unwrap_or(a).to_string());
     let code = match args.get(1).map(String::as_str) {
         Some(first)
-            if args.len() == 2 && !netpath::cli::is_command(first) && !first.starts_with('-') =>
+            if args.len() == 2
+                && !netpath::cli::is_command(first)
+                && (first == "-" || !first.starts_with('-')) =>
         {
             let out = netpath::ansible::run(first, argv0.as_deref());
             let mut stdout = std::io::stdout().lock();

@@ -328,6 +328,8 @@ fn pool_must_lie_in_kubeadm_pod_subnet() {
     assert_eq!(r["failed"], false, "{r}");
     assert_eq!(r["results"][0]["action"], "created");
     cleanup(&[&name]);
+    // Later test binaries on this plane (bad_input's corpus) must not see it.
+    common::delete("v1", "ConfigMap", Some("kube-system"), "kubeadm-config");
 }
 
 #[test]

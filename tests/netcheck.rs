@@ -276,4 +276,6 @@ fn live_state_from_the_cluster() {
         "error",
         &format!("provided port is already allocated (by Service {ns}/app-service)"),
     );
+    // Later test binaries on this plane (bad_input's corpus) must not see it.
+    common::delete("v1", "ConfigMap", Some("kube-system"), "kubeadm-config");
 }

@@ -116,17 +116,10 @@ impl Report {
 
 /// A task reads with one LIST per kind and namespace from this many objects on.
 const LIST_THRESHOLD: usize = 4;
-/// Writes in flight at once: enough to hide latency, few enough not to
-/// trip API priority and fairness on a busy server.
-const WRITE_CONCURRENCY: usize = 8;
-
-/// Requests in flight for a batch of `n`. kube-rs connects without
-/// TCP_NODELAY, so the first request on a new (resumed-TLS) connection often
-/// waits ~40 ms for the server's delayed ACK, far longer than a request on
-/// the warm connection takes: open one more connection per 4 requests only.
-fn width(n: usize) -> usize {
-    (n / 4).clamp(1, WRITE_CONCURRENCY)
-}
+/// Requests in flight at once: enough to hide latency, few enough not to
+/// trip API priority and fairness on a busy server. Over HTTP/2 (see
+/// transport.rs) they share one connection.
+const CONCURRENCY: usize = 8;
 
 /// An object with its live state and what the run will do to it.
 type Decided = (Item, Option<Value>, Action);
@@ -206,10 +199,6 @@ async fn run(
         // `after` is None when nothing was written: the live object read
         // before is then the result, moved rather than copied (a bulk task
         // holds thousands).
-        let n = decided
-            .iter()
-            .filter(|d| !opts.check_mode && d.2 != Action::Unchanged)
-            .count();
         let writes = stream::iter(decided.into_iter().map(|(item, live, action)| async move {
             let after = if opts.check_mode || action == Action::Unchanged {
                 Ok(None)
@@ -218,7 +207,7 @@ async fn run(
             };
             (item, live, action, after)
         }))
-        .buffered(width(n))
+        .buffered(CONCURRENCY)
         .collect::<Vec<_>>()
         .await;
 
@@ -357,13 +346,12 @@ async fn dry_run(client: &kube::Client, decided: &[Decided], opts: &Options) -> 
         })
         .collect();
     // Answers are dropped as they come: only errors matter here.
-    let n = checks.len();
     let results = stream::iter(checks.into_iter().map(|(item, _, action)| async move {
         write_once(client, item, *action, opts, true)
             .await
             .map(|_| ())
     }))
-    .buffered(width(n))
+    .buffered(CONCURRENCY)
     .collect::<Vec<_>>()
     .await;
     for r in results {
@@ -621,7 +609,7 @@ async fn read_live(client: &kube::Client, items: &[Item]) -> Result<Vec<Option<V
             }
         },
     ))
-    .buffered(width(found.iter().filter(|f| f.is_none()).count()))
+    .buffered(CONCURRENCY)
     .collect::<Vec<Result<Option<Value>>>>()
     .await;
     let mut gets = gets.into_iter();
@@ -1023,14 +1011,6 @@ mod tests {
             json!({"data": {"a": "********", "b": "******** (changed)"},
                 "stringData": {"c": "******** (changed)", "a": "********"}})
         );
-    }
-
-    #[test]
-    fn few_requests_share_one_connection() {
-        assert_eq!(width(1), 1);
-        assert_eq!(width(7), 1);
-        assert_eq!(width(8), 2);
-        assert_eq!(width(2000), WRITE_CONCURRENCY);
     }
 
     #[test]

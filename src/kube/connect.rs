@@ -184,8 +184,8 @@ pub async fn connect(p: &Params, redactor: &mut Redactor) -> Result<Connection> 
     remember_secrets(&config, redactor);
     let server = config.cluster_url.to_string();
     let default_namespace = config.default_namespace.clone();
-    let client =
-        kube::Client::try_from(config).map_err(|e| Error::Connection(explain_client_error(&e)))?;
+    let client = super::transport::client(config)
+        .map_err(|e| Error::Connection(explain_client_error(&e)))?;
     Ok(Connection {
         client,
         default_namespace,

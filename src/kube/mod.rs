@@ -5,6 +5,7 @@ pub mod apply;
 pub mod connect;
 pub mod diff;
 pub mod resource;
+pub mod transport;
 
 pub use apply::{Action, Desired, Report, State};
 pub use connect::{CONNECTION_OPTIONS, Connection};

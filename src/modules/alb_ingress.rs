@@ -272,22 +272,24 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     let client = &conn.client;
 
     // Live checks: node ports held by other Services, backends outside this
-    // task, and the existing IngressClass. Still nothing written.
-    if plan.apps.iter().any(|a| a.present) {
-        match live::list(client, live::SERVICES).await {
-            Ok(svcs) => model::check_live_services(&plan, &svcs.unwrap_or_default(), &mut f),
-            Err(e) if live::status(&e) == Some(403) => f.warning(
-                "ingresses",
-                format!("cannot list Services cluster-wide ({e}), so node ports taken by other Services were not checked."),
-                "grant list on services at cluster scope to the user netpath runs as.",
-            ),
-            Err(e) => return Err(e.into()),
-        }
+    // task, and the existing IngressClass. Still nothing written. Reads are
+    // consistent, and LISTs only where no GET can answer: a LIST right after
+    // a write (the previous task's) waits ~80 ms for the API server's watch
+    // cache, a GET goes to etcd at once.
+    if let Some(svcs) = live_services(client, &plan, &mut f).await? {
+        model::check_live_services(&plan, &svcs, &mut f);
     }
     if plan.class.managed && plan.class.present {
-        if let Some(classes) = live::list(client, live::INGRESS_CLASSES).await? {
-            model::check_live_classes(&plan, &classes, &mut f);
-        }
+        let classes = if plan.class.is_default {
+            // Another default class is found only by looking at all of them.
+            live::list(client, live::INGRESS_CLASSES)
+                .await?
+                .unwrap_or_default()
+        } else {
+            let url = format!("{}/{}", live::INGRESS_CLASSES, plan.class.name);
+            live::get(client, &url).await?.into_iter().collect()
+        };
+        model::check_live_classes(&plan, &classes, &mut f);
         if plan.class.params.is_some()
             && live::get(client, live::INGRESS_CLASS_PARAMS_API)
                 .await?
@@ -313,6 +315,61 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     let mut extra = Map::new();
     extra.insert("ingresses".into(), summary(&plan, &report));
     super::finish(report, extra)
+}
+
+/// The live Services `check_live_services` needs: every Service when the
+/// task fixes a node port (who else holds it), else only the backends this
+/// task does not define, one GET each. None when not allowed to read them.
+async fn live_services(
+    client: &kube::Client,
+    plan: &model::Plan,
+    f: &mut Findings,
+) -> Result<Option<Vec<Value>>, Error> {
+    let present = || plan.apps.iter().filter(|a| a.present);
+    let fixed_port = present()
+        .flat_map(|a| a.services.iter())
+        .flat_map(|s| s.ports.iter())
+        .any(|p| p.node_port.is_some());
+    let read = if fixed_port {
+        live::list(client, live::SERVICES)
+            .await
+            .map(Option::unwrap_or_default)
+    } else {
+        let mut found = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut result = Ok(());
+        for app in present() {
+            for b in app.backends() {
+                if app.service(&b.service).is_some() || !seen.insert((&app.namespace, &b.service)) {
+                    continue;
+                }
+                let url = format!(
+                    "/api/v1/namespaces/{}/services/{}",
+                    app.namespace, b.service
+                );
+                match live::get(client, &url).await {
+                    Ok(svc) => found.extend(svc),
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+        }
+        result.map(|()| found)
+    };
+    match read {
+        Ok(svcs) => Ok(Some(svcs)),
+        Err(e) if live::status(&e) == Some(403) => {
+            f.warning(
+                "ingresses",
+                format!("cannot read Services ({e}), so node ports taken by other Services and backends outside this task were not checked."),
+                "grant get and list on services at cluster scope to the user netpath runs as.",
+            );
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Per Ingress: target type and Services with the node ports the cluster assigned.

@@ -184,9 +184,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         );
         return Ok(out);
     }
-    let served = live::list(client, "/apis/crd.projectcalico.org/v1/felixconfigurations")
-        .await?
-        .is_some();
+    let served = live::served(client, "crd.projectcalico.org/v1", "felixconfigurations").await?;
     if !served && ctx.check_mode {
         // Check mode in a play that installs Calico first: report the create.
         f.warning(

@@ -23,9 +23,13 @@ pub struct ModuleInput {
 }
 
 impl ModuleInput {
-    /// Reads and parses the args file. `fallback_name` (from argv[0], e.g.
-    /// `AnsiballZ_ippool`) names the module when the file does not.
+    /// Reads and parses the args file, or stdin for `-`. `fallback_name`
+    /// (from argv[0], e.g. `AnsiballZ_ippool`) names the module when the
+    /// file does not.
     pub fn read(path: &str, fallback_name: Option<&str>) -> Result<Self> {
+        if path == "-" {
+            return Self::read_from(std::io::stdin().lock(), "on stdin", fallback_name);
+        }
         let meta = std::fs::metadata(path)
             .map_err(|e| Error::Input(format!("cannot read args file {path}: {e}")))?;
         if meta.len() > MAX_ARGS_BYTES {
@@ -36,6 +40,26 @@ impl ModuleInput {
         }
         let bytes = std::fs::read(path)
             .map_err(|e| Error::Input(format!("cannot read args file {path}: {e}")))?;
+        Self::parse(&bytes, fallback_name)
+    }
+
+    /// Reads args from a stream (stdin), with the same size limit as a file.
+    pub fn read_from(
+        reader: impl std::io::Read,
+        what: &str,
+        fallback_name: Option<&str>,
+    ) -> Result<Self> {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        reader
+            .take(MAX_ARGS_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::Input(format!("cannot read args {what}: {e}")))?;
+        if bytes.len() as u64 > MAX_ARGS_BYTES {
+            return Err(Error::Input(format!(
+                "args {what} exceed {MAX_ARGS_BYTES} bytes"
+            )));
+        }
         Self::parse(&bytes, fallback_name)
     }
 
@@ -118,6 +142,23 @@ mod tests {
                 .to_string()
                 .contains("cannot read args file")
         );
+    }
+
+    #[test]
+    fn args_from_a_stream_have_the_file_limit() {
+        use std::io::Read;
+        let i = ModuleInput::read_from(
+            &br#"{"_ansible_module_name":"netpath.calico_alb.cni","a":1}"#[..],
+            "on stdin",
+            None,
+        )
+        .unwrap();
+        assert_eq!((i.module.as_str(), i.args.len()), ("cni", 1));
+        let big = std::io::repeat(b' ').take(MAX_ARGS_BYTES + 1);
+        let e = ModuleInput::read_from(big, "on stdin", None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("args on stdin exceed"), "{e}");
     }
 
     #[test]
