@@ -331,32 +331,79 @@ fn secrets_never_appear_in_output() {
     assert!(!r.stdout.contains("hunter2-no-log"));
 }
 
+/// More objects of one kind and namespace than one LIST page holds (250):
+/// every page is read and decided, a no-op writes nothing, and a change on
+/// the first and on the last page is found.
 #[test]
-fn two_hundred_objects_in_one_task_then_zero_writes() {
+fn six_hundred_objects_over_three_list_pages_then_zero_writes() {
     let ns = common::namespace("bulk");
-    let docs: Vec<String> = (0..200)
-        .map(|i| format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\n  namespace: {ns}\ndata:\n  index: \"{i}\"\n"))
-        .collect();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("bulk.yaml");
-    std::fs::write(&file, docs.join("---\n")).unwrap();
-    let args = with(conn(), json!({"src": file.to_str().unwrap()}));
-    let r = module::run("manifest", args.clone(), module::Flags::default());
+    let write = |changed: &[usize]| {
+        let docs: Vec<String> = (0..600)
+            .map(|i| {
+                let v = if changed.contains(&i) { "new" } else { "old" };
+                format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\n  namespace: {ns}\ndata:\n  index: \"{i}\"\n  v: {v}\n")
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bulk.yaml");
+        std::fs::write(&file, docs.join("---\n")).unwrap();
+        dir
+    };
+    let args = |dir: &tempfile::TempDir| {
+        with(
+            conn(),
+            json!({"src": dir.path().join("bulk.yaml").to_str().unwrap()}),
+        )
+    };
+    let first = write(&[]);
+    let r = module::run("manifest", args(&first), module::Flags::default());
     assert_eq!(r.json["changed"], json!(true), "{}", r.json["msg"]);
-    assert_eq!(r.json["results"].as_array().unwrap().len(), 200);
-    let before: Vec<String> = common::list("v1", "ConfigMap", Some(&ns))
-        .iter()
-        .map(common::resource_version)
-        .collect();
-    assert_eq!(before.len(), 200);
+    assert_eq!(r.json["results"].as_array().unwrap().len(), 600);
+    let versions = || -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = common::list("v1", "ConfigMap", Some(&ns))
+            .iter()
+            .map(|o| {
+                (
+                    o["metadata"]["name"].as_str().unwrap().to_string(),
+                    common::resource_version(o),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = versions();
+    assert_eq!(before.len(), 600);
 
-    let r = module::run("manifest", args, module::Flags::default());
+    let r = module::run("manifest", args(&first), module::Flags::default());
     assert_eq!(r.json["changed"], json!(false), "{}", r.json["msg"]);
-    let after: Vec<String> = common::list("v1", "ConfigMap", Some(&ns))
+    assert_eq!(before, versions(), "a no-op re-run must make zero writes");
+
+    let changed = write(&[3, 598]);
+    let flags = module::Flags {
+        diff: true,
+        ..Default::default()
+    };
+    let r = module::run("manifest", args(&changed), flags);
+    assert_eq!(
+        r.json["msg"], "0 created, 2 updated, 0 deleted, 598 unchanged",
+        "{}",
+        r.json["msg"]
+    );
+    assert_eq!(
+        r.json["diff"].as_array().unwrap().len(),
+        2,
+        "{}",
+        r.json["diff"]
+    );
+    let after = versions();
+    let moved: Vec<&str> = before
         .iter()
-        .map(common::resource_version)
+        .zip(&after)
+        .filter(|(b, a)| b != a)
+        .map(|(b, _)| b.0.as_str())
         .collect();
-    assert_eq!(before, after, "a no-op re-run must make zero writes");
+    assert_eq!(moved, ["cm-3", "cm-598"]);
 }
 
 #[test]

@@ -64,6 +64,10 @@ pub struct Options {
     pub wait_timeout: Duration,
     /// Namespace for namespaced objects that name none.
     pub default_namespace: String,
+    /// Keep each object's live state in the report (`ObjectResult::live`),
+    /// for modules that read it back (assigned node ports, the pool). Off,
+    /// a bulk task holds no live object beyond the LIST page in hand.
+    pub keep_live: bool,
 }
 
 impl Default for Options {
@@ -76,6 +80,7 @@ impl Default for Options {
             wait: false,
             wait_timeout: Duration::from_secs(120),
             default_namespace: "default".into(),
+            keep_live: false,
         }
     }
 }
@@ -90,8 +95,9 @@ pub struct ObjectResult {
     pub action: Action,
     #[serde(skip)]
     pub diff: Option<DiffEntry>,
-    /// The object as the server holds it after this run (absent when deleted
-    /// or in check mode for a create).
+    /// The object as the server holds it after this run, without
+    /// `managedFields` (absent when deleted, in check mode for a create, and
+    /// unless `Options::keep_live`).
     #[serde(skip)]
     pub live: Option<Value>,
 }
@@ -116,13 +122,22 @@ impl Report {
 
 /// A task reads with one LIST per kind and namespace from this many objects on.
 const LIST_THRESHOLD: usize = 4;
+/// Objects per LIST page: bounds what a bulk task holds while deciding.
+const LIST_PAGE: usize = 250;
 /// Requests in flight at once: enough to hide latency, few enough not to
 /// trip API priority and fairness on a busy server. Over HTTP/2 (see
 /// transport.rs) they share one connection.
 const CONCURRENCY: usize = 8;
 
-/// An object with its live state and what the run will do to it.
-type Decided = (Item, Option<Value>, Action);
+/// An object with what the run will do to it, decided against its live
+/// state as soon as that was read.
+struct Decided {
+    item: Item,
+    action: Action,
+    /// The live object, kept only with `Options::keep_live`.
+    live: Option<Value>,
+    diff: Option<DiffEntry>,
+}
 
 struct Item {
     desired: Desired,
@@ -173,21 +188,13 @@ async fn run(
     for d in objects {
         items.push(locate(client, resolver, d, &opts.default_namespace).await?);
     }
-    let live = read_live(client, &items).await?;
-    let decided: Vec<Decided> = items
-        .into_iter()
-        .zip(live)
-        .map(|(item, live)| {
-            let action = decide(&item, live.as_ref(), &opts.field_manager);
-            (item, live, action)
-        })
-        .collect();
+    let decided = read_and_decide(client, items, opts).await?;
     if !opts.check_mode {
         dry_run(client, &decided, opts).await?;
     }
     let mut phases: Vec<(u8, Vec<Decided>)> = Vec::new();
     for d in decided {
-        let p = phase(&d.0.resource.kind, d.0.desired.state);
+        let p = phase(&d.item.resource.kind, d.item.desired.state);
         match phases.iter_mut().find(|(q, _)| *q == p) {
             Some((_, v)) => v.push(d),
             None => phases.push((p, vec![d])),
@@ -196,16 +203,13 @@ async fn run(
     phases.sort_by_key(|(p, _)| *p);
 
     for (_, decided) in phases {
-        // `after` is None when nothing was written: the live object read
-        // before is then the result, moved rather than copied (a bulk task
-        // holds thousands).
-        let writes = stream::iter(decided.into_iter().map(|(item, live, action)| async move {
-            let after = if opts.check_mode || action == Action::Unchanged {
+        let writes = stream::iter(decided.into_iter().map(|d| async move {
+            let after = if opts.check_mode || d.action == Action::Unchanged {
                 Ok(None)
             } else {
-                write(client, &item, action, opts).await.map(Some)
+                write(client, &d.item, d.action, opts).await
             };
-            (item, live, action, after)
+            (d, after)
         }))
         .buffered(CONCURRENCY)
         .collect::<Vec<_>>()
@@ -213,7 +217,7 @@ async fn run(
 
         let mut first_error = None;
         let mut established = Vec::new();
-        for (item, before, action, after) in writes {
+        for (d, after) in writes {
             let after = match after {
                 Ok(a) => a,
                 Err(e) => {
@@ -221,18 +225,23 @@ async fn run(
                     continue;
                 }
             };
+            let Decided {
+                item,
+                action,
+                live,
+                diff,
+            } = d;
             if item.resource.kind == "CustomResourceDefinition"
                 && matches!(action, Action::Created | Action::Updated)
                 && !opts.check_mode
             {
                 established.push(item.name.clone());
             }
-            let diff = (opts.diff && action != Action::Unchanged)
-                .then(|| diff_entry(&item, before.as_ref(), action));
-            let after = match after {
-                Some(written) => written,
+            // Nothing written: the live object read before is the result.
+            let live = match after {
+                Some(written) => Some(without_managed_fields(written)),
                 None if action == Action::Deleted => None,
-                None => before,
+                None => live,
             };
             report.results.push(ObjectResult {
                 kind: item.resource.kind.clone(),
@@ -241,7 +250,7 @@ async fn run(
                 name: item.name.clone(),
                 action,
                 diff,
-                live: after,
+                live,
             });
         }
         if let Some(e) = first_error {
@@ -316,41 +325,43 @@ fn strip_server_fields(obj: &mut Value) {
 async fn dry_run(client: &kube::Client, decided: &[Decided], opts: &Options) -> Result<()> {
     let new_namespaces: Vec<&str> = decided
         .iter()
-        .filter(|(it, _, a)| it.resource.kind == "Namespace" && *a == Action::Created)
-        .map(|(it, _, _)| it.name.as_str())
+        .filter(|d| d.item.resource.kind == "Namespace" && d.action == Action::Created)
+        .map(|d| d.item.name.as_str())
         .collect();
     let task_kinds: Vec<(&str, &str)> = decided
         .iter()
-        .filter(|(it, _, _)| {
-            it.resource.kind == "CustomResourceDefinition" && it.desired.state == State::Present
+        .filter(|d| {
+            d.item.resource.kind == "CustomResourceDefinition"
+                && d.item.desired.state == State::Present
         })
-        .filter_map(|(it, _, _)| {
-            let spec = &it.desired.object["spec"];
+        .filter_map(|d| {
+            let spec = &d.item.desired.object["spec"];
             Some((spec["group"].as_str()?, spec["names"]["plural"].as_str()?))
         })
         .collect();
     let planned: Vec<&Decided> = decided
         .iter()
-        .filter(|(_, _, a)| *a != Action::Unchanged)
+        .filter(|d| d.action != Action::Unchanged)
         .collect();
     if planned.len() < 2 {
         return Ok(());
     }
     let checks: Vec<_> = planned
         .into_iter()
-        .filter(|(it, _, _)| {
+        .filter(|d| {
+            let it = &d.item;
             !it.namespace
                 .as_deref()
                 .is_some_and(|ns| new_namespaces.contains(&ns))
                 && !task_kinds.contains(&(it.resource.group.as_str(), it.resource.plural.as_str()))
         })
         .collect();
-    // Answers are dropped as they come: only errors matter here.
-    let results = stream::iter(checks.into_iter().map(|(item, _, action)| async move {
-        write_once(client, item, *action, opts, true)
-            .await
-            .map(|_| ())
-    }))
+    // Answers are not even parsed: only errors matter here.
+    let results = stream::iter(
+        checks
+            .into_iter()
+            .map(|d| async move { write_once(client, &d.item, d.action, opts, true).await }),
+    )
     .buffered(CONCURRENCY)
     .collect::<Vec<_>>()
     .await;
@@ -542,84 +553,161 @@ fn transport_hint(detail: &str) -> &'static str {
     }
 }
 
-async fn read_live(client: &kube::Client, items: &[Item]) -> Result<Vec<Option<Value>>> {
-    let key = |it: &Item| {
-        (
-            it.resource.collection_url(it.namespace.as_deref()),
-            it.resource.plural.clone(),
-        )
-    };
-    let keys: Vec<(String, String)> = items.iter().map(key).collect();
-    let mut groups: HashMap<(String, String), usize> = HashMap::new();
-    for k in &keys {
-        *groups.entry(k.clone()).or_default() += 1;
+/// Reads every object's live state and decides on it as it arrives: one
+/// paged LIST per kind and namespace from `LIST_THRESHOLD` objects on, else
+/// one GET each. A live object is dropped once decided (and diffed) unless
+/// `keep_live`, so a bulk task holds one LIST page at a time.
+async fn read_and_decide(
+    client: &kube::Client,
+    items: Vec<Item>,
+    opts: &Options,
+) -> Result<Vec<Decided>> {
+    let mut slots: Vec<Option<Decided>> = Vec::with_capacity(items.len());
+    slots.resize_with(items.len(), || None);
+    let mut groups: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, it) in items.iter().enumerate() {
+        groups
+            .entry(it.resource.collection_url(it.namespace.as_deref()))
+            .or_default()
+            .push(i);
     }
-    let mut listed: HashMap<(String, String), HashMap<String, Value>> = HashMap::new();
-    for ((url, plural), n) in groups {
-        if n < LIST_THRESHOLD {
+    let mut items: Vec<Option<Item>> = items.into_iter().map(Some).collect();
+    let mut single = Vec::new();
+    for (url, members) in groups {
+        if members.len() < LIST_THRESHOLD {
+            single.extend(members);
             continue;
         }
-        let by_name = match request(client, http::Method::GET, &url, None).await {
-            Ok(text) => {
-                let mut list: Value = serde_json::from_str(&text)
-                    .map_err(|e| Error::api(format!("list {plural}"), e.to_string(), None))?;
-                match list.get_mut("items").map(Value::take) {
-                    Some(Value::Array(all)) => all
-                        .into_iter()
-                        .filter_map(|o| Some((o["metadata"]["name"].as_str()?.to_string(), o)))
-                        .collect(),
-                    _ => HashMap::new(),
+        let plural = items[members[0]]
+            .as_ref()
+            .expect("unread")
+            .resource
+            .plural
+            .clone();
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        for &i in &members {
+            by_name
+                .entry(items[i].as_ref().expect("unread").name.clone())
+                .or_default()
+                .push(i);
+        }
+        let mut found = |live: Option<&Value>, idx: &[usize], items: &mut Vec<Option<Item>>| {
+            for &i in idx {
+                let item = items[i].take().expect("decided once");
+                slots[i] = Some(decided(item, live, opts));
+            }
+        };
+        let served = list_pages(client, &url, &plural, |page| {
+            for obj in page {
+                let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+                if let Some(idx) = by_name.remove(name) {
+                    found(Some(&obj), &idx, &mut items);
                 }
             }
-            // The kind's CRD is created earlier in this same task (check mode).
-            Err(e) if status_of(&e).is_some_and(|s| s.code == 404) => HashMap::new(),
+        })
+        .await?;
+        // Not in the LIST (or the kind's CRD comes with this task): absent.
+        let _ = served;
+        for idx in by_name.into_values() {
+            found(None, &idx, &mut items);
+        }
+    }
+
+    let gets = stream::iter(single.into_iter().map(|i| {
+        let item = items[i].take().expect("unread");
+        async move {
+            let url = item
+                .resource
+                .object_url(item.namespace.as_deref(), &item.name);
+            let live = match request(client, http::Method::GET, &url, None).await {
+                Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
+                    Error::api(format!("read {}", describe(&item)), e.to_string(), None)
+                })?,
+                Err(e) if status_of(&e).is_some_and(|s| s.code == 404) => None,
+                Err(e) => return Err(api_error(format!("read {}", describe(&item)), e)),
+            };
+            Ok((i, decided(item, live.as_ref(), opts)))
+        }
+    }))
+    .buffered(CONCURRENCY)
+    .collect::<Vec<Result<(usize, Decided)>>>()
+    .await;
+    for g in gets {
+        let (i, d) = g?;
+        slots[i] = Some(d);
+    }
+    Ok(slots
+        .into_iter()
+        .map(|d| d.expect("every object decided"))
+        .collect())
+}
+
+/// LISTs `url` page by page, handing each page's items to `each`. False
+/// when the kind is not served (its CRD is created later in this task, in
+/// check mode).
+async fn list_pages(
+    client: &kube::Client,
+    url: &str,
+    plural: &str,
+    mut each: impl FnMut(Vec<Value>),
+) -> Result<bool> {
+    #[derive(serde::Deserialize)]
+    struct Page {
+        #[serde(default)]
+        items: Vec<Value>,
+        #[serde(default)]
+        metadata: PageMeta,
+    }
+    #[derive(serde::Deserialize, Default)]
+    struct PageMeta {
+        #[serde(rename = "continue", default)]
+        next: Option<String>,
+    }
+    let mut next: Option<String> = None;
+    loop {
+        let page_url = match &next {
+            None => format!("{url}?limit={LIST_PAGE}"),
+            Some(token) => format!("{url}?limit={LIST_PAGE}&continue={}", urlencode(token)),
+        };
+        let page: Page = match request(client, http::Method::GET, &page_url, None).await {
+            Ok(text) => serde_json::from_str(&text)
+                .map_err(|e| Error::api(format!("list {plural}"), e.to_string(), None))?,
+            Err(e) if status_of(&e).is_some_and(|s| s.code == 404) => return Ok(false),
             Err(e) => return Err(api_error(format!("list {plural}"), e)),
         };
-        listed.insert((url, plural), by_name);
+        each(page.items);
+        match page.metadata.next.filter(|t| !t.is_empty()) {
+            Some(token) => next = Some(token),
+            None => return Ok(true),
+        }
     }
+}
 
-    // Listed objects are moved out of their LIST, copied only for an object
-    // the task names again later.
-    let mut left: HashMap<(&(String, String), &str), usize> = HashMap::new();
-    for (k, it) in keys.iter().zip(items) {
-        *left.entry((k, it.name.as_str())).or_default() += 1;
+/// Decides `item` against `live`, with its diff when asked for; keeps the
+/// live object only when the module reads it back.
+fn decided(item: Item, live: Option<&Value>, opts: &Options) -> Decided {
+    let action = decide(&item, live, &opts.field_manager);
+    let diff = (opts.diff && action != Action::Unchanged).then(|| diff_entry(&item, live, action));
+    let live = if opts.keep_live {
+        live.cloned().map(without_managed_fields)
+    } else {
+        None
+    };
+    Decided {
+        item,
+        action,
+        live,
+        diff,
     }
-    let mut found: Vec<Option<Option<Value>>> = Vec::with_capacity(items.len());
-    for (k, it) in keys.iter().zip(items) {
-        found.push(listed.get_mut(k).map(|by_name| {
-            let n = left.get_mut(&(k, it.name.as_str())).expect("counted above");
-            *n -= 1;
-            if *n == 0 {
-                by_name.remove(&it.name)
-            } else {
-                by_name.get(&it.name).cloned()
-            }
-        }));
-    }
+}
 
-    let gets = stream::iter(items.iter().zip(&found).filter(|(_, f)| f.is_none()).map(
-        |(it, _)| async move {
-            let url = it.resource.object_url(it.namespace.as_deref(), &it.name);
-            match request(client, http::Method::GET, &url, None).await {
-                Ok(text) => serde_json::from_str(&text)
-                    .map(Some)
-                    .map_err(|e| Error::api(format!("read {}", describe(it)), e.to_string(), None)),
-                Err(e) if status_of(&e).is_some_and(|s| s.code == 404) => Ok(None),
-                Err(e) => Err(api_error(format!("read {}", describe(it)), e)),
-            }
-        },
-    ))
-    .buffered(CONCURRENCY)
-    .collect::<Vec<Result<Option<Value>>>>()
-    .await;
-    let mut gets = gets.into_iter();
-    found
-        .into_iter()
-        .map(|f| match f {
-            Some(listed) => Ok(listed),
-            None => gets.next().expect("one GET per object not listed"),
-        })
-        .collect()
+/// Who wrote which field is the server's bookkeeping: nothing after the
+/// decision reads it, and it is ~40 % of an object's size.
+fn without_managed_fields(mut obj: Value) -> Value {
+    if let Some(m) = obj["metadata"].as_object_mut() {
+        m.remove("managedFields");
+    }
+    obj
 }
 
 /// The desired object as compared: apiVersion and kind are not in LIST items.
@@ -772,7 +860,9 @@ async fn write_once(
     )
     .await
     {
-        Ok(text) => Ok(serde_json::from_str(&text).ok()),
+        // A dry run's answer, or one no module reads back, is not parsed.
+        Ok(text) if opts.keep_live && !dry_run => Ok(serde_json::from_str(&text).ok()),
+        Ok(_) => Ok(None),
         Err(e) => match status_of(&e) {
             Some(s) if s.code == 409 && is_field_conflict(s) => Err(conflict(item, s)),
             _ => Err(api_error(format!("apply {}", describe(item)), e)),

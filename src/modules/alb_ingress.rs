@@ -309,7 +309,11 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     }
     ctx.warnings.extend(f.warnings().map(ToString::to_string));
 
-    let opts = ctx.apply_options(&conn);
+    let opts = apply::Options {
+        // The result reports what the server holds (assigned node ports, the pool).
+        keep_live: true,
+        ..ctx.apply_options(&conn)
+    };
     let mut resolver = Resolver::default();
     let report = apply::apply(client, &mut resolver, model::render(&plan), &opts).await;
     let mut extra = Map::new();

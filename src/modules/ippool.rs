@@ -207,7 +207,11 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
 
     // Steps in order; a failed step stops the rest (the old pool is never
     // disabled unless the new one exists).
-    let opts = ctx.apply_options(&conn);
+    let opts = apply::Options {
+        // The result reports what the server holds (assigned node ports, the pool).
+        keep_live: true,
+        ..ctx.apply_options(&conn)
+    };
     let mut resolver = Resolver::default();
     let mut report = Report::default();
     let mut sent = Vec::new();

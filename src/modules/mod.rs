@@ -98,6 +98,7 @@ impl Ctx {
                 .str("namespace")
                 .unwrap_or(&conn.default_namespace)
                 .to_string(),
+            keep_live: false,
         }
     }
 }
