@@ -361,4 +361,104 @@ fn ansible_playbook_runs_the_module_on_a_host_in_another_network_namespace() {
         recap.contains("changed=0") && recap.contains("failed=0"),
         "{second}"
     );
+
+    // The collection's action: the binary is copied to the node once, then
+    // every task is one command with its arguments on stdin.
+    let coll = w.join("collections/ansible_collections/netpath/calico_alb");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("collection");
+    for dir in ["plugins/action", "plugins/plugin_utils", "meta"] {
+        std::fs::create_dir_all(coll.join(dir)).unwrap();
+        for f in std::fs::read_dir(src.join(dir)).unwrap() {
+            let f = f.unwrap().path();
+            std::fs::copy(&f, coll.join(dir).join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::create_dir_all(coll.join("libexec")).unwrap();
+    std::fs::create_dir_all(coll.join("plugins/modules")).unwrap();
+    std::fs::copy(&bin, coll.join("libexec/netpath")).unwrap();
+    std::os::unix::fs::symlink(
+        "../../libexec/netpath",
+        coll.join("plugins/modules/manifest"),
+    )
+    .unwrap();
+    let cache = w.join("node-cache");
+    std::fs::write(
+        w.join("collection.yml"),
+        format!(
+            r#"- hosts: nodes
+  gather_facts: false
+  vars:
+    kc: "{{{{ lookup('file', '{kc}') | from_yaml }}}}"
+    netpath_remote_cache: {cache}
+  tasks:
+    - name: Two objects, two tasks
+      netpath.calico_alb.manifest:
+        kubeconfig: "{{{{ kc }}}}"
+        definition:
+          apiVersion: v1
+          kind: ConfigMap
+          metadata: {{name: "via-action-{{{{ item }}}}", namespace: {ns}}}
+          data: {{n: "v{{{{ item }}}}"}}
+      loop: [1, 2]
+"#,
+            kc = p.kubeconfig.display(),
+            cache = cache.display(),
+        ),
+    )
+    .unwrap();
+    let collection_play = || {
+        let out = Command::new(venv.join("ansible-playbook"))
+            .current_dir(w)
+            .args(["-i", "inventory.ini", "collection.yml", "-vvv"])
+            .env("ANSIBLE_COLLECTIONS_PATH", w.join("collections"))
+            .env("ANSIBLE_HOST_KEY_CHECKING", "False")
+            .env("ANSIBLE_NOCOLOR", "1")
+            .env("ANSIBLE_SSH_CONTROL_PATH_DIR", w.join("cp"))
+            .env("ANSIBLE_LOCAL_TEMP", w.join("tmp-local"))
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "ansible-playbook failed:\n{text}");
+        text
+    };
+    let puts = |text: &str| text.lines().filter(|l| l.contains("PUT ")).count();
+    let changed_items = |text: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("changed: [node] => (item="))
+            .count()
+    };
+    let first = collection_play();
+    assert_eq!(changed_items(&first), 2, "{first}");
+    assert_eq!(puts(&first), 1, "the binary is copied once: {first}");
+    let cached: Vec<PathBuf> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path().join("netpath"))
+        .collect();
+    assert_eq!(cached.len(), 1, "{cached:?}");
+    assert_eq!(
+        std::fs::read(&cached[0]).unwrap(),
+        std::fs::read(&bin).unwrap()
+    );
+    let second = collection_play();
+    assert!(
+        second.contains("changed=0") && second.contains("failed=0"),
+        "{second}"
+    );
+    assert_eq!(changed_items(&second), 0, "{second}");
+    assert_eq!(puts(&second), 0, "nothing copied: {second}");
+    assert!(
+        second.contains(&format!(
+            "{}/netpath -",
+            cached[0].parent().unwrap().display()
+        )),
+        "{second}"
+    );
+    assert_eq!(
+        common::get("v1", "ConfigMap", Some(&ns), "via-action-2").unwrap()["data"]["n"],
+        "v2"
+    );
 }
