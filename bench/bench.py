@@ -10,7 +10,9 @@ come from the same run. Sections:
 
   seed     per task through ansible-playbook: the seed's objects by netpath
            modules vs kubernetes.core.k8s, first apply and no-op re-run, and
-           20 no-op tasks of each
+           20 no-op tasks of each; netpath also with NETPATH_DIRECT=0
+           (Ansible's own temp-dir path for binary modules), to show what
+           the collection's direct action saves
   process  the module process alone: no-op apply of one object, start to exit
   bulk     1,000 Ingress + Service pairs in one task vs kubectl apply
            --server-side, first apply and no-op
@@ -218,11 +220,11 @@ class Bench:
             yaml.safe_dump([play], f, sort_keys=False)
         return path
 
-    def run_playbook(self, path, expect_changed=None, keep_files=False):
+    def run_playbook(self, path, expect_changed=None, keep_files=False, env_extra=None):
         """Runs PATH; returns (wall ms, [task records]) for the play's tasks."""
         if os.path.exists(self.timer_out):
             os.unlink(self.timer_out)
-        env = dict(self.env)
+        env = dict(self.env, **(env_extra or {}))
         if keep_files:
             env["ANSIBLE_KEEP_REMOTE_FILES"] = "1"
         p = run_proc([os.path.join(os.path.dirname(self.python), "ansible-playbook"), path], env=env, check=False)
@@ -267,7 +269,7 @@ class Bench:
     # --- sections --------------------------------------------------------------
 
     def seed_tasks(self, side):
-        path = self.seed_netpath_file if side == "netpath" else os.path.join(PLAYBOOKS, "seed-k8s.yml")
+        path = self.seed_netpath_file if side.startswith("netpath") else os.path.join(PLAYBOOKS, "seed-k8s.yml")
         with open(path) as f:
             return yaml.safe_load(f)
 
@@ -280,33 +282,38 @@ class Bench:
             tasks.append(t)
         return tasks
 
+    # Sides of the seed section: netpath as shipped, netpath through Ansible's
+    # own binary-module path, and kubernetes.core.k8s.
+    SEED_ENV = {"netpath": {}, "netpath_tmpdir": {"NETPATH_DIRECT": "0"}, "k8s": {}}
+
     def section_seed(self):
         reps = self.a.reps
-        sides = ["netpath", "k8s"]
+        sides = list(self.SEED_ENV)
         books = {s: self.playbook("seed-" + s, self.seed_tasks(s)) for s in sides}
         twenty = {s: self.playbook("noop20-" + s, self.twenty(s)) for s in sides}
         empty = self.playbook("empty", [{"name": "nothing", "ansible.builtin.meta": "noop"}])
         data = {s: {"first_task": [], "noop_task": [], "first_total": [], "noop_total": [], "noop20_total": [],
                     "noop20_task": [], "first_wall": [], "noop_wall": [], "noop20_wall": []} for s in sides}
         data["empty_wall"] = []
+        play = lambda s, book, expect: self.run_playbook(book, expect_changed=expect, env_extra=self.SEED_ENV[s])
         # Warm-up (not counted): page cache, kubernetes.core's discovery cache.
         for s in sides:
             self.delete_seed()
-            self.run_playbook(books[s], expect_changed=True)
-            self.run_playbook(books[s], expect_changed=False)
+            play(s, books[s], True)
+            play(s, books[s], False)
         for rep in range(reps):
             for s in alternate(rep, sides):
                 self.delete_seed()
-                ms, recs = self.run_playbook(books[s], expect_changed=True)
+                ms, recs = play(s, books[s], True)
                 d = data[s]
                 d["first_wall"].append(ms)
                 d["first_task"].append([r["seconds"] * 1000 for r in recs])
                 d["first_total"].append(sum(r["seconds"] for r in recs) * 1000)
-                ms, recs = self.run_playbook(books[s], expect_changed=False)
+                ms, recs = play(s, books[s], False)
                 d["noop_wall"].append(ms)
                 d["noop_task"].append([r["seconds"] * 1000 for r in recs])
                 d["noop_total"].append(sum(r["seconds"] for r in recs) * 1000)
-                ms, recs = self.run_playbook(twenty[s], expect_changed=False)
+                ms, recs = play(s, twenty[s], False)
                 assert len(recs) == 20, recs
                 d["noop20_wall"].append(ms)
                 d["noop20_total"].append(sum(r["seconds"] for r in recs) * 1000)
@@ -583,6 +590,14 @@ class Bench:
             row("seed playbook wall time, no-op", s["netpath"]["noop_wall"], s["k8s"]["noop_wall"])
             row("20-task playbook wall time, no-op", s["netpath"]["noop20_wall"], s["k8s"]["noop20_wall"])
             L.append("| empty playbook wall time (ansible-playbook start, facts) | %s | | | | |" % fmt_ms(s["empty_wall"]))
+            if "netpath_tmpdir" in s:
+                t = s["netpath_tmpdir"]
+                row("seed, first apply, netpath through Ansible's temp-dir path (NETPATH_DIRECT=0, vs k8s)", t["first_total"], s["k8s"]["first_total"], tgt)
+                row("seed, no-op, temp-dir path (vs k8s)", t["noop_total"], s["k8s"]["noop_total"], tgt)
+                for i, name in enumerate(s["task_names"]):
+                    row("  task %s, first apply, temp-dir path" % name, t["first_by_task"][i], s["k8s"]["first_by_task"][i], tgt)
+                row("20 no-op tasks, per task, temp-dir path (vs k8s)", t["noop20_per_task"], s["k8s"]["noop20_per_task"], tgt)
+                row("20 no-op tasks, per task: direct action vs temp-dir path", s["netpath"]["noop20_per_task"], t["noop20_per_task"])
         if "process" in r:
             p = r["process"]
             row("module process alone, no-op of 1 object (vs k8s module process)", p["netpath"], p["k8s"])

@@ -167,6 +167,38 @@ fn check_usage_errors_exit_2() {
         "{}",
         o.stderr
     );
+    // A typo in the failure threshold must not quietly change it.
+    let o = netpath(
+        &["check"],
+        &format!("{SEED_VARS}netcheck_fail_on: errors\n"),
+    );
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    assert!(
+        o.stderr.contains(
+            "value of netcheck_fail_on must be one of: error, warning, never, got: errors"
+        ),
+        "{}",
+        o.stderr
+    );
+    let o = netpath(
+        &["check"],
+        &SEED_VARS.replace("cni_vxlan_mode: Always", "cni_vxlan_mode: Sometimes"),
+    );
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    assert!(
+        o.stderr
+            .contains("cni_vxlan_mode must be one of: Always, CrossSubnet, Never, got: Sometimes"),
+        "{}",
+        o.stderr
+    );
+    // A YAML error gives the place, never the lines (group_vars hold secrets).
+    let o = netpath(
+        &["check"],
+        "netpath_kubeconfig: /etc/kubernetes/admin.conf\napi_token: tok-7f3a9\ncni_vpc_cidrs: [10.0.0.0/16\n",
+    );
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("not valid YAML"), "{}", o.stderr);
+    assert!(!o.stderr.contains("tok-7f3a9"), "{}", o.stderr);
     let out = module::command().arg("check").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("-f VARS.yml is required"));

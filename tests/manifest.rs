@@ -527,3 +527,51 @@ fn environment_proxies_are_ignored_like_kubernetes_core() {
     );
     assert_eq!(r.json["failed"], json!(true), "{}", r.json);
 }
+
+/// The server keeps a Secret's stringData only as base64 `data`: compared
+/// as the server stores it, a second run writes nothing, and a changed
+/// value (or one also given under `data`) is still found.
+#[test]
+fn secret_string_data_is_idempotent() {
+    let ns = common::namespace("strdata");
+    let secret = |string_data: Value| {
+        with(
+            conn(),
+            json!({"definition": {"apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "creds", "namespace": ns},
+                "data": {"fixed": "eA=="}, "stringData": string_data}}),
+        )
+    };
+    let r = module::run(
+        "manifest",
+        secret(json!({"token": "s3cret-1"})),
+        module::Flags::default(),
+    );
+    assert_eq!(r.json["results"][0]["action"], "created", "{}", r.json);
+    let rv = || common::resource_version(&common::get("v1", "Secret", Some(&ns), "creds").unwrap());
+    let before = rv();
+    let r = module::run(
+        "manifest",
+        secret(json!({"token": "s3cret-1"})),
+        module::Flags::default(),
+    );
+    assert_eq!(r.json["changed"], json!(false), "{}", r.json);
+    assert_eq!(rv(), before, "a no-op re-run must not write");
+
+    let diff = module::Flags {
+        diff: true,
+        ..Default::default()
+    };
+    let r = module::run("manifest", secret(json!({"token": "s3cret-2"})), diff);
+    assert_eq!(r.json["results"][0]["action"], "updated", "{}", r.json);
+    assert!(!r.stdout.contains("s3cret"), "{}", r.stdout);
+    let live = common::get("v1", "Secret", Some(&ns), "creds").unwrap();
+    assert_eq!(live["data"]["token"], base64("s3cret-2"));
+    assert_eq!(live["data"]["fixed"], "eA==");
+    let r = module::run(
+        "manifest",
+        secret(json!({"token": "s3cret-2"})),
+        module::Flags::default(),
+    );
+    assert_eq!(r.json["changed"], json!(false), "{}", r.json);
+}

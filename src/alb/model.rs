@@ -14,6 +14,7 @@ use crate::net::model::{CniPlugin, NetworkModel, TargetType};
 use crate::net::mtu::Encapsulation;
 use crate::protocol::Params;
 use crate::validate::{Finding, Findings};
+use ipnet::IpNet;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -41,6 +42,33 @@ pub struct Network {
 
 /// Reads `cni_plugin`, `pod_cidr`, `vpc_cidrs`, `node_port_range` (and, for
 /// netcheck, `encapsulation`, `vxlan_port`, `bgp`, `typha`).
+/// An overlay's pod CIDR must stay clear of the VPC and of link-local
+/// addresses (alb_ingress and netcheck both check it; ippool and cni check
+/// the pool itself).
+pub fn check_pod_cidrs(net: &Network, f: &mut Findings) {
+    if net.model.cni_plugin != CniPlugin::Calico {
+        return;
+    }
+    let vpcs: Vec<(&str, IpNet)> = net
+        .model
+        .vpc_cidrs
+        .iter()
+        .map(|v| ("the VPC CIDR", *v))
+        .collect();
+    for pod in &net.model.pod_cidrs {
+        f.extend(cidr::check_no_overlap(
+            "pod_cidr",
+            *pod,
+            &vpcs,
+            "pod addresses would shadow VPC hosts: traffic from pods to those hosts is \
+             routed into the overlay and never reaches the VPC.",
+        ));
+        if let Some(x) = cidr::check_not_link_local("pod_cidr", *pod) {
+            f.push(x);
+        }
+    }
+}
+
 pub fn parse_network(p: &Params, f: &mut Findings) -> Network {
     let cni = p
         .str("cni_plugin")

@@ -227,19 +227,8 @@ fn check_cidrs(net: &Network, service_cidr: Option<IpNet>, f: &mut Findings) {
     let vpc_refs: Vec<(&str, IpNet)> = vpcs.iter().map(|(l, n)| (l.as_str(), *n)).collect();
     let docker: IpNet = DOCKER_BRIDGE.parse().expect("valid");
     let calico = net.model.cni_plugin == CniPlugin::Calico;
+    model::check_pod_cidrs(net, f);
     for pod in &net.model.pod_cidrs {
-        if calico {
-            f.extend(cidr::check_no_overlap(
-                "pod_cidr",
-                *pod,
-                &vpc_refs,
-                "pod addresses would shadow VPC hosts: traffic from pods to those hosts is \
-                 routed into the overlay and never reaches the VPC.",
-            ));
-            if let Some(x) = cidr::check_not_link_local("pod_cidr", *pod) {
-                f.push(x);
-            }
-        }
         if let Some(svc) = service_cidr {
             f.extend(cidr::check_no_overlap(
                 "pod_cidr",

@@ -204,7 +204,12 @@ pub fn read_vars(path: &str) -> Result<Map<String, Value>, String> {
 }
 
 pub fn parse_vars(text: &str) -> Result<Map<String, Value>, String> {
-    let v: Value = serde_saphyr::from_str(text).map_err(|e| format!("not valid YAML: {e}"))?;
+    // A line and column, never the lines themselves: group_vars hold
+    // tokens and vault blobs.
+    let mut options = serde_saphyr::Options::default();
+    options.with_snippet = false;
+    let v: Value = serde_saphyr::from_str_with_options(text, options)
+        .map_err(|e| format!("not valid YAML: {e}"))?;
     match v {
         Value::Object(m) => Ok(m),
         Value::Null => Ok(Map::new()),
@@ -384,6 +389,9 @@ pub fn check(args: &[String]) -> i32 {
         Ok(x) => x,
         Err(code) => return code,
     };
+    if let Some(e) = fail_on_problem(&vars) {
+        return usage_errors("check", &[e]);
+    }
     let (mut opts, used) = match to_options(&vars, CHECK_VARS) {
         Ok(o) => o,
         Err(errors) => return usage_errors("check", &errors),
@@ -428,6 +436,19 @@ pub fn check(args: &[String]) -> i32 {
         _ => errors > 0,
     };
     i32::from(fail)
+}
+
+/// The netcheck role's choice, checked as its argument spec checks it: a
+/// typo must not quietly turn "fail on errors" into something else.
+fn fail_on_problem(vars: &Map<String, Value>) -> Option<String> {
+    let v = vars.get("netcheck_fail_on").filter(|v| !v.is_null())?;
+    match v.as_str() {
+        Some("error" | "warning" | "never") => None,
+        _ => Some(format!(
+            "value of netcheck_fail_on must be one of: error, warning, never, got: {}",
+            v.as_str().map_or_else(|| v.to_string(), str::to_string)
+        )),
+    }
 }
 
 fn usage_errors(cmd: &str, errors: &[String]) -> i32 {

@@ -726,9 +726,18 @@ fn decide(item: &Item, live: Option<&Value>, manager: &str) -> Action {
         (State::Absent, Some(_)) => Action::Deleted,
         (State::Present, None) => Action::Created,
         (State::Present, Some(live)) => {
-            let d = comparable(&item.desired.object);
+            let mut d = comparable(&item.desired.object);
+            let string_data = (item.resource.kind == "Secret" && item.resource.group.is_empty())
+                .then(|| string_data_into_data(&mut d))
+                .flatten();
             let same = diff::is_subset(&d, live)
-                && diff::owned_fields(live, manager).is_none_or(|f| diff::covers(f, &d));
+                && diff::owned_fields(live, manager).is_none_or(|f| {
+                    // Ownership is recorded for the fields as applied.
+                    if let Some(sd) = &string_data {
+                        d["stringData"] = sd.clone();
+                    }
+                    diff::covers(f, &d)
+                });
             if same {
                 Action::Unchanged
             } else {
@@ -736,6 +745,31 @@ fn decide(item: &Item, live: Option<&Value>, manager: &str) -> Action {
             }
         }
     }
+}
+
+/// A Secret's `stringData` as the server stores it: base64 in `data`, where
+/// it wins over a `data` key of the same name. Returns the `stringData`
+/// taken out. Compared as given, it is never live, and every run would
+/// report a change.
+fn string_data_into_data(d: &mut Value) -> Option<Value> {
+    use base64::Engine;
+    let sd = d.as_object_mut()?.remove("stringData")?;
+    if let Some(entries) = sd.as_object() {
+        let data = d
+            .as_object_mut()?
+            .entry("data")
+            .or_insert_with(|| json!({}));
+        if let Some(data) = data.as_object_mut() {
+            for (k, v) in entries {
+                let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                data.insert(
+                    k.clone(),
+                    json!(base64::engine::general_purpose::STANDARD.encode(text)),
+                );
+            }
+        }
+    }
+    Some(sd)
 }
 
 fn diff_entry(item: &Item, before: Option<&Value>, action: Action) -> DiffEntry {
@@ -1101,6 +1135,16 @@ mod tests {
             json!({"data": {"a": "********", "b": "******** (changed)"},
                 "stringData": {"c": "******** (changed)", "a": "********"}})
         );
+    }
+
+    #[test]
+    fn string_data_compares_as_the_base64_data_the_server_keeps() {
+        let mut d = json!({"data": {"a": "eA==", "b": "eQ=="}, "stringData": {"b": "2", "c": "3"}});
+        let sd = string_data_into_data(&mut d).unwrap();
+        assert_eq!(sd, json!({"b": "2", "c": "3"}));
+        assert_eq!(d, json!({"data": {"a": "eA==", "b": "Mg==", "c": "Mw=="}}));
+        let mut plain = json!({"data": {"a": "eA=="}});
+        assert!(string_data_into_data(&mut plain).is_none());
     }
 
     #[test]

@@ -11,11 +11,10 @@
 //! task pays for one TLS handshake instead of one per request in flight.
 
 use http::HeaderValue;
-use hyper::rt::{Read, Write};
 use hyper_rustls::FixedServerNameResolver;
 use hyper_timeout::TimeoutConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
-use hyper_util::client::legacy::connect::{Connection, HttpConnector};
 use hyper_util::rt::TokioExecutor;
 use kube::client::ConfigExt;
 use kube::client::retry::RetryPolicy;
@@ -35,26 +34,59 @@ pub fn client(config: kube::Config) -> kube::Result<kube::Client> {
     tcp.enforce_http(false);
     tcp.set_nodelay(true);
     tcp.set_connect_timeout(config.connect_timeout);
-    match config.proxy_url.clone() {
-        None => build(config, tcp),
+    let tcp = match config.proxy_url.clone() {
+        None => Tcp::Direct(tcp),
         Some(proxy) if proxy.scheme_str() == Some("http") => {
             let mut tunnel = Tunnel::new(proxy.clone(), tcp);
             if let Some(auth) = proxy_basic_auth(&proxy) {
                 tunnel = tunnel.with_auth(auth);
             }
-            build(config, tunnel)
+            Tcp::Tunnel(tunnel)
         }
-        Some(_) => kube::Client::try_from(config),
+        Some(_) => return kube::Client::try_from(config),
+    };
+    build(config, tcp)
+}
+
+/// The TCP leg, direct or through a CONNECT tunnel: one type, so the whole
+/// HTTP stack above it is compiled once (each connector type would add a
+/// copy of hyper's client to the binary).
+#[derive(Clone)]
+enum Tcp {
+    Direct(HttpConnector),
+    Tunnel(Tunnel<HttpConnector>),
+}
+
+type TcpIo = <HttpConnector as Service<http::Uri>>::Response;
+type TcpFuture = Pin<Box<dyn Future<Output = Result<TcpIo, tower::BoxError>> + Send>>;
+
+impl Service<http::Uri> for Tcp {
+    type Response = TcpIo;
+    type Error = tower::BoxError;
+    type Future = TcpFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        match self {
+            Tcp::Direct(c) => c.poll_ready(cx).map_err(Into::into),
+            Tcp::Tunnel(c) => c.poll_ready(cx).map_err(Into::into),
+        }
+    }
+
+    fn call(&mut self, dst: http::Uri) -> Self::Future {
+        match self {
+            Tcp::Direct(c) => {
+                let f = c.call(dst);
+                Box::pin(async move { f.await.map_err(Into::into) })
+            }
+            Tcp::Tunnel(c) => {
+                let f = c.call(dst);
+                Box::pin(async move { f.await.map_err(Into::into) })
+            }
+        }
     }
 }
 
-fn build<C>(config: kube::Config, tcp: C) -> kube::Result<kube::Client>
-where
-    C: Service<http::Uri> + Clone + Send + Sync + 'static,
-    C::Response: Connection + Read + Write + Send + Unpin + 'static,
-    C::Future: Send + 'static,
-    C::Error: Into<tower::BoxError>,
-{
+fn build(config: kube::Config, tcp: Tcp) -> kube::Result<kube::Client> {
     let tls = config.rustls_client_config()?;
     let mut https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)

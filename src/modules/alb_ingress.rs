@@ -259,6 +259,7 @@ ingresses:
 pub fn plan(params: &crate::protocol::Params) -> (model::Plan, Findings) {
     let mut f = Findings::new();
     let net = model::parse_network(params, &mut f);
+    model::check_pod_cidrs(&net, &mut f);
     let plan = model::parse_plan(params, &net, true, &mut f);
     (plan, f)
 }

@@ -80,6 +80,18 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         (None, Some(v)) => flatten("definition", v.clone())?,
         (None, None) => Vec::new(),
     };
+    if objects.is_empty() {
+        // A template or lookup that rendered nothing: succeeding would hide
+        // that the objects the play relies on were never applied.
+        let what = text_src.map_or("definition".to_string(), |p| format!("src {p}"));
+        return Err(Error::Input(format!(
+            "{what} holds no Kubernetes object (it is empty, or only empty documents and \
+             comments), so nothing would be applied and the resources the play relies on would \
+             be missing; kubectl refuses such input too (\"no objects passed to apply\"). Check \
+             the file, or the template or lookup that produced it."
+        ))
+        .into());
+    }
     check_objects(&objects)?;
 
     let state = match ctx.params.str("state") {
