@@ -149,56 +149,39 @@ fn check_covers_calico_settings() {
     }
 }
 
+/// `netpath check` on VARS exits 2 with EXPECT on stderr; stderr returned.
+fn usage_error(vars: &str, expect: &str) -> String {
+    let o = netpath(&["check"], vars);
+    assert_eq!(o.code, 2, "{}{}", o.stdout, o.stderr);
+    assert!(o.stderr.contains(expect), "{}", o.stderr);
+    o.stderr
+}
+
 #[test]
 fn check_usage_errors_exit_2() {
-    let o = netpath(&["check"], "cni_vpc_cidrs: \"{{ vpc_cidr }}\"\n");
-    assert_eq!(o.code, 2);
-    assert!(
-        o.stderr.contains("cni_vpc_cidrs is a Jinja template"),
-        "{}",
-        o.stderr
+    usage_error(
+        "cni_vpc_cidrs: \"{{ vpc_cidr }}\"\n",
+        "cni_vpc_cidrs is a Jinja template",
     );
-    let o = netpath(&["check"], "netcheck_cni_plugin: flannel\n");
-    assert_eq!(o.code, 2);
-    assert!(
-        o.stderr.contains(
-            "value of netcheck_cni_plugin must be one of: calico, aws-vpc-cni, got: flannel"
-        ),
-        "{}",
-        o.stderr
+    usage_error(
+        "netcheck_cni_plugin: flannel\n",
+        "value of netcheck_cni_plugin must be one of: calico, aws-vpc-cni, got: flannel",
     );
     // A typo in the failure threshold must not quietly change it.
-    let o = netpath(
-        &["check"],
+    usage_error(
         &format!("{SEED_VARS}netcheck_fail_on: errors\n"),
+        "value of netcheck_fail_on must be one of: error, warning, never, got: errors",
     );
-    assert_eq!(o.code, 2, "{}", o.stdout);
-    assert!(
-        o.stderr.contains(
-            "value of netcheck_fail_on must be one of: error, warning, never, got: errors"
-        ),
-        "{}",
-        o.stderr
-    );
-    let o = netpath(
-        &["check"],
+    usage_error(
         &SEED_VARS.replace("cni_vxlan_mode: Always", "cni_vxlan_mode: Sometimes"),
-    );
-    assert_eq!(o.code, 2, "{}", o.stdout);
-    assert!(
-        o.stderr
-            .contains("cni_vxlan_mode must be one of: Always, CrossSubnet, Never, got: Sometimes"),
-        "{}",
-        o.stderr
+        "cni_vxlan_mode must be one of: Always, CrossSubnet, Never, got: Sometimes",
     );
     // A YAML error gives the place, never the lines (group_vars hold secrets).
-    let o = netpath(
-        &["check"],
+    let stderr = usage_error(
         "netpath_kubeconfig: /etc/kubernetes/admin.conf\napi_token: tok-7f3a9\ncni_vpc_cidrs: [10.0.0.0/16\n",
+        "not valid YAML",
     );
-    assert_eq!(o.code, 2);
-    assert!(o.stderr.contains("not valid YAML"), "{}", o.stderr);
-    assert!(!o.stderr.contains("tok-7f3a9"), "{}", o.stderr);
+    assert!(!stderr.contains("tok-7f3a9"), "{stderr}");
     let out = module::command().arg("check").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("-f VARS.yml is required"));

@@ -9,7 +9,7 @@ mod common;
 
 use common::{Plane, module, plane};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -422,26 +422,7 @@ fn wrong_ca_is_a_tls_error_and_never_falls_back_to_insecure() {
     let ns = common::namespace("ca");
     let p = plane();
     let dir = tempfile::tempdir().unwrap();
-    let other_ca = dir.path().join("other-ca.crt");
-    let st = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-subj",
-            "/CN=other-ca",
-        ])
-        .arg("-keyout")
-        .arg(dir.path().join("k.pem"))
-        .arg("-out")
-        .arg(&other_ca)
-        .output()
-        .unwrap();
-    assert!(st.status.success());
+    let (other_ca, _) = common::unrelated_ca(dir.path());
     let pem = std::fs::read_to_string(&other_ca).unwrap();
     // A kubeconfig whose CA data is another CA, with and without validate_certs spelled out.
     let kc = std::fs::read_to_string(&p.kubeconfig).unwrap();
@@ -588,23 +569,10 @@ fn concurrent_writer_taking_netpath_fields_is_reported_not_overwritten() {
 
 // ------------------------------------------------------ ansible-playbook forks
 
-fn venv_bin() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(root.join("scripts/venv"))
-        .output()
-        .expect("scripts/venv runs");
-    assert!(
-        out.status.success(),
-        "scripts/venv failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-}
-
 #[test]
 fn ten_ansible_forks_apply_different_objects_to_one_plane() {
     let ns = common::namespace("forks");
-    let venv = venv_bin();
+    let venv = common::venv_bin();
     let dir = tempfile::tempdir().unwrap();
     let library = dir.path().join("library");
     std::fs::create_dir(&library).unwrap();

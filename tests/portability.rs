@@ -228,17 +228,44 @@ fn start_netns_host() -> NetnsHost {
     host
 }
 
-fn venv_bin() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(root.join("scripts/venv"))
+/// Runs ansible-playbook from `w` with the venv first on PATH and one more
+/// variable (where the modules are); its output, which must say it passed.
+fn ansible_playbook(
+    venv: &Path,
+    w: &Path,
+    args: &[&str],
+    (var, value): (&str, &Path),
+    host: &NetnsHost,
+) -> String {
+    let out = Command::new(venv.join("ansible-playbook"))
+        .current_dir(w)
+        .args(args)
+        .env(var, value)
+        .env("ANSIBLE_HOST_KEY_CHECKING", "False")
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("ANSIBLE_SSH_CONTROL_PATH_DIR", w.join("cp"))
+        .env("ANSIBLE_LOCAL_TEMP", w.join("tmp-local"))
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                venv.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
         .output()
-        .expect("scripts/venv runs");
-    assert!(
-        out.status.success(),
-        "scripts/venv failed: {}",
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    assert!(
+        out.status.success(),
+        "ansible-playbook failed:\n{text}\nsshd log:\n{}",
+        std::fs::read_to_string(host.dir.path().join("sshd.log")).unwrap_or_default()
+    );
+    text
 }
 
 #[test]
@@ -248,7 +275,7 @@ fn ansible_playbook_runs_the_module_on_a_host_in_another_network_namespace() {
         eprintln!("skipped: {why}");
         return;
     }
-    let venv = venv_bin();
+    let venv = common::venv_bin();
     let host = start_netns_host();
     let ns = common::namespace("netns");
     let p = plane();
@@ -301,35 +328,13 @@ fn ansible_playbook_runs_the_module_on_a_host_in_another_network_namespace() {
     )
     .unwrap();
     let play = || {
-        let out = Command::new(venv.join("ansible-playbook"))
-            .current_dir(w)
-            .args(["-i", "inventory.ini", "play.yml"])
-            .env("ANSIBLE_LIBRARY", &library)
-            .env("ANSIBLE_HOST_KEY_CHECKING", "False")
-            .env("ANSIBLE_NOCOLOR", "1")
-            .env("ANSIBLE_SSH_CONTROL_PATH_DIR", w.join("cp"))
-            .env("ANSIBLE_LOCAL_TEMP", w.join("tmp-local"))
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}",
-                    venv.display(),
-                    std::env::var("PATH").unwrap_or_default()
-                ),
-            )
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            out.status.success(),
-            "ansible-playbook failed:\n{text}\nsshd log:\n{}",
-            std::fs::read_to_string(host.dir.path().join("sshd.log")).unwrap_or_default()
-        );
-        text
+        ansible_playbook(
+            &venv,
+            w,
+            &["-i", "inventory.ini", "play.yml"],
+            ("ANSIBLE_LIBRARY", &library),
+            &host,
+        )
     };
     let first = play();
     let recap = first
@@ -407,23 +412,13 @@ fn ansible_playbook_runs_the_module_on_a_host_in_another_network_namespace() {
     )
     .unwrap();
     let collection_play = || {
-        let out = Command::new(venv.join("ansible-playbook"))
-            .current_dir(w)
-            .args(["-i", "inventory.ini", "collection.yml", "-vvv"])
-            .env("ANSIBLE_COLLECTIONS_PATH", w.join("collections"))
-            .env("ANSIBLE_HOST_KEY_CHECKING", "False")
-            .env("ANSIBLE_NOCOLOR", "1")
-            .env("ANSIBLE_SSH_CONTROL_PATH_DIR", w.join("cp"))
-            .env("ANSIBLE_LOCAL_TEMP", w.join("tmp-local"))
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "ansible-playbook failed:\n{text}");
-        text
+        ansible_playbook(
+            &venv,
+            w,
+            &["-i", "inventory.ini", "collection.yml", "-vvv"],
+            ("ANSIBLE_COLLECTIONS_PATH", &w.join("collections")),
+            &host,
+        )
     };
     let puts = |text: &str| text.lines().filter(|l| l.contains("PUT ")).count();
     let changed_items = |text: &str| {

@@ -114,42 +114,7 @@ fn server_certificate_is_verified_against_the_plane_ca() {
     let p = plane();
     // A CA that did not sign the serving cert.
     let dir = tempfile::tempdir().unwrap();
-    let (key, pem, der) = (
-        dir.path().join("k.pem"),
-        dir.path().join("ca.pem"),
-        dir.path().join("ca.der"),
-    );
-    let ok = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-subj",
-            "/CN=other-ca",
-            "-days",
-            "1",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&pem)
-        .output()
-        .unwrap()
-        .status
-        .success()
-        && Command::new("openssl")
-            .args(["x509", "-outform", "DER", "-in"])
-            .arg(&pem)
-            .arg("-out")
-            .arg(&der)
-            .status()
-            .unwrap()
-            .success();
-    assert!(ok, "openssl could not make a throwaway CA");
+    let (_, der) = common::unrelated_ca(dir.path());
 
     let mut wrong = p.config("admin");
     wrong.root_cert = Some(vec![std::fs::read(&der).unwrap()]);

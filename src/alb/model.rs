@@ -40,8 +40,17 @@ pub struct Network {
     pub node_port_range: (u16, u16),
 }
 
-/// Reads `cni_plugin`, `pod_cidr`, `vpc_cidrs`, `node_port_range` (and, for
-/// netcheck, `encapsulation`, `vxlan_port`, `bgp`, `typha`).
+impl Network {
+    /// The VPC's ranges, labelled for overlap findings.
+    pub fn vpc_ranges(&self) -> Vec<(&'static str, IpNet)> {
+        self.model
+            .vpc_cidrs
+            .iter()
+            .map(|v| ("the VPC CIDR", *v))
+            .collect()
+    }
+}
+
 /// An overlay's pod CIDR must stay clear of the VPC and of link-local
 /// addresses (alb_ingress and netcheck both check it; ippool and cni check
 /// the pool itself).
@@ -49,12 +58,7 @@ pub fn check_pod_cidrs(net: &Network, f: &mut Findings) {
     if net.model.cni_plugin != CniPlugin::Calico {
         return;
     }
-    let vpcs: Vec<(&str, IpNet)> = net
-        .model
-        .vpc_cidrs
-        .iter()
-        .map(|v| ("the VPC CIDR", *v))
-        .collect();
+    let vpcs = net.vpc_ranges();
     for pod in &net.model.pod_cidrs {
         f.extend(cidr::check_no_overlap(
             "pod_cidr",
@@ -69,6 +73,8 @@ pub fn check_pod_cidrs(net: &Network, f: &mut Findings) {
     }
 }
 
+/// Reads `cni_plugin`, `pod_cidr`, `vpc_cidrs`, `node_port_range` (and, for
+/// netcheck, `encapsulation`, `vxlan_port`, `bgp`, `typha`).
 pub fn parse_network(p: &Params, f: &mut Findings) -> Network {
     let cni = p
         .str("cni_plugin")

@@ -218,13 +218,7 @@ fn kubeadm_checks(
 }
 
 fn check_cidrs(net: &Network, service_cidr: Option<IpNet>, f: &mut Findings) {
-    let vpcs: Vec<(String, IpNet)> = net
-        .model
-        .vpc_cidrs
-        .iter()
-        .map(|v| ("the VPC CIDR".to_string(), *v))
-        .collect();
-    let vpc_refs: Vec<(&str, IpNet)> = vpcs.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+    let vpc_refs = net.vpc_ranges();
     let docker: IpNet = DOCKER_BRIDGE.parse().expect("valid");
     let calico = net.model.cni_plugin == CniPlugin::Calico;
     model::check_pod_cidrs(net, f);
@@ -283,12 +277,7 @@ fn check_pools(pools: &[Value], net: &Network, service_cidr: Option<IpNet>, f: &
             "apply the pool with the ippool module (cidr = pod_cidr) before workloads.",
         );
     }
-    let vpcs: Vec<(&str, IpNet)> = net
-        .model
-        .vpc_cidrs
-        .iter()
-        .map(|v| ("the VPC CIDR", *v))
-        .collect();
+    let vpcs = net.vpc_ranges();
     for pool in enabled {
         let name = pool["metadata"]["name"].as_str().unwrap_or("?");
         let field = format!("live IPPool {name}");

@@ -454,3 +454,55 @@ async fn api_for(client: &kube::Client, obj: &Value) -> (Api<DynamicObject>, Dyn
     .await;
     (api, data)
 }
+
+/// The bin directory of the pinned venv (`scripts/venv`, made once).
+pub fn venv_bin() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(root.join("scripts/venv"))
+        .output()
+        .expect("scripts/venv runs");
+    assert!(
+        out.status.success(),
+        "scripts/venv failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// A throwaway CA in `dir` that signed nothing the plane serves: its PEM
+/// (`ca.pem`) and DER (`ca.der`) certificates.
+pub fn unrelated_ca(dir: &Path) -> (PathBuf, PathBuf) {
+    let (key, pem, der) = (dir.join("k.pem"), dir.join("ca.pem"), dir.join("ca.der"));
+    let ok = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            "/CN=other-ca",
+            "-days",
+            "1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&pem)
+        .output()
+        .unwrap()
+        .status
+        .success()
+        && Command::new("openssl")
+            .args(["x509", "-outform", "DER", "-in"])
+            .arg(&pem)
+            .arg("-out")
+            .arg(&der)
+            .status()
+            .unwrap()
+            .success();
+    assert!(ok, "openssl could not make a throwaway CA");
+    (pem, der)
+}
