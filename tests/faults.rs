@@ -611,22 +611,10 @@ fn ten_ansible_forks_apply_different_objects_to_one_plane() {
     )
     .unwrap();
     let play = || {
-        let out = Command::new(venv.join("ansible-playbook"))
-            .current_dir(dir.path())
+        let out = common::ansible_playbook(&venv, dir.path())
             .args(["-i", "inventory.ini", "--forks", "10", "play.yml"])
             .env("ANSIBLE_LIBRARY", &library)
-            .env("ANSIBLE_LOCAL_TEMP", dir.path().join("tmp-local"))
             .env("ANSIBLE_REMOTE_TEMP", dir.path().join("tmp-remote"))
-            .env("ANSIBLE_NOCOLOR", "1")
-            .env("ANSIBLE_HOST_KEY_CHECKING", "False")
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}",
-                    venv.display(),
-                    std::env::var("PATH").unwrap_or_default()
-                ),
-            )
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).to_string();

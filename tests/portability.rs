@@ -237,22 +237,10 @@ fn ansible_playbook(
     (var, value): (&str, &Path),
     host: &NetnsHost,
 ) -> String {
-    let out = Command::new(venv.join("ansible-playbook"))
-        .current_dir(w)
+    let out = common::ansible_playbook(venv, w)
         .args(args)
         .env(var, value)
-        .env("ANSIBLE_HOST_KEY_CHECKING", "False")
-        .env("ANSIBLE_NOCOLOR", "1")
         .env("ANSIBLE_SSH_CONTROL_PATH_DIR", w.join("cp"))
-        .env("ANSIBLE_LOCAL_TEMP", w.join("tmp-local"))
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                venv.display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
         .output()
         .unwrap();
     let text = format!(

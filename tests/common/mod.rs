@@ -506,3 +506,22 @@ pub fn unrelated_ca(dir: &Path) -> (PathBuf, PathBuf) {
     assert!(ok, "openssl could not make a throwaway CA");
     (pem, der)
 }
+
+/// `ansible-playbook` from the venv, run in `dir` with its own local temp
+/// dir, no colour, no host-key prompt, and the venv first on PATH.
+pub fn ansible_playbook(venv: &Path, dir: &Path) -> Command {
+    let mut cmd = Command::new(venv.join("ansible-playbook"));
+    cmd.current_dir(dir)
+        .env("ANSIBLE_LOCAL_TEMP", dir.join("tmp-local"))
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("ANSIBLE_HOST_KEY_CHECKING", "False")
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                venv.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        );
+    cmd
+}
