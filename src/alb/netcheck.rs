@@ -293,12 +293,7 @@ fn check_pools(pools: &[Value], net: &Network, service_cidr: Option<IpNet>, f: &
             );
             continue;
         };
-        f.extend(cidr::check_no_overlap(
-            &field,
-            c,
-            &vpcs,
-            "pod addresses would shadow VPC hosts, so traffic to them never leaves the node.",
-        ));
+        f.extend(cidr::check_not_in_vpc(&field, c, &vpcs));
         if let Some(svc) = service_cidr {
             f.extend(cidr::check_no_overlap(
                 &field,

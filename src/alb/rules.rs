@@ -580,15 +580,7 @@ fn subdomain_problem(s: &str) -> Option<String> {
     if s.len() > 253 {
         return Some("must be no more than 253 characters".into());
     }
-    let ok = s.split('.').all(|label| {
-        !label.is_empty()
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-    });
-    (!ok).then(|| {
+    (!crate::kube::names::is_dns_subdomain(s)).then(|| {
         "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \
          '-' or '.', and must start and end with an alphanumeric character"
             .into()

@@ -217,13 +217,7 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
             .map(|(i, n)| (format!("vpc_cidrs[{i}]"), *n))
             .collect();
         let refs: Vec<(&str, IpNet)> = labelled.iter().map(|(l, n)| (l.as_str(), *n)).collect();
-        f.extend(cidr::check_no_overlap(
-            "pod_cidr",
-            pod,
-            &refs,
-            "pod addresses would shadow VPC hosts: traffic from pods to those hosts is routed \
-             into the overlay and never reaches the VPC.",
-        ));
+        f.extend(cidr::check_not_in_vpc("pod_cidr", pod, &refs));
         if let Some(x) = cidr::check_not_link_local("pod_cidr", pod) {
             f.push(x);
         }

@@ -100,16 +100,7 @@ fn mode_on(m: &str) -> bool {
 
 /// Why `name` is not a DNS-1123 subdomain (what Calico requires of resource names).
 pub fn name_problem(name: &str) -> Option<String> {
-    let ok = !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|l| {
-            !l.is_empty()
-                && l.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        });
-    (!ok).then(|| {
+    (!crate::kube::names::is_dns_subdomain(name)).then(|| {
         format!(
             "'{name}' is not a DNS-1123 subdomain (lower-case letters, digits, '-' and '.', \
              at most 253 characters, alphanumeric at both ends of each label)"
@@ -333,13 +324,7 @@ pub fn plan(p: &Params) -> (Plan, Findings) {
     });
     if let Some(net) = cidr {
         let labelled: Vec<(&str, IpNet)> = vpcs.iter().map(|(l, n)| (l.as_str(), *n)).collect();
-        f.extend(cidr::check_no_overlap(
-            "cidr",
-            net,
-            &labelled,
-            "pod addresses would shadow VPC hosts: traffic from pods to those hosts is routed \
-             into the overlay and never reaches the VPC.",
-        ));
+        f.extend(cidr::check_not_in_vpc("cidr", net, &labelled));
         if let Some(s) = service {
             f.extend(cidr::check_no_overlap(
                 "cidr",

@@ -423,15 +423,7 @@ fn label_key_problem(key: &str) -> Option<String> {
         if p.len() > 253 {
             return Some("the prefix must be no more than 253 characters".into());
         }
-        let ok = p.split('.').all(|label| {
-            !label.is_empty()
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        });
-        if !ok {
+        if !crate::kube::names::is_dns_subdomain(p) {
             return Some(format!(
                 "the prefix '{p}' must be a DNS subdomain (lower case alphanumerics, '-' and \
                  '.', starting and ending alphanumeric)"

@@ -405,14 +405,7 @@ pub fn name_problem(name: &str) -> Option<String> {
 
 /// Why `ns` is not a namespace name (a DNS-1123 label), if it is not.
 pub fn namespace_problem(ns: &str) -> Option<String> {
-    let ok = !ns.is_empty()
-        && ns.len() <= 63
-        && ns
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !ns.starts_with('-')
-        && !ns.ends_with('-');
-    (!ok).then(|| {
+    (!super::names::is_dns_label(ns)).then(|| {
         format!("{ns:?} is not a DNS-1123 label (lower-case letters, digits and '-', at most 63, alphanumeric at both ends)")
     })
 }

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod connect;
 pub mod diff;
+pub mod names;
 pub mod resource;
 pub mod transport;
 

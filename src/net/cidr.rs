@@ -77,6 +77,18 @@ pub fn contains(outer: IpNet, inner: IpNet) -> bool {
     outer.contains(&inner)
 }
 
+/// An overlay's pod range against the VPC's: one finding per VPC range it
+/// overlaps (every pool, pod CIDR and live pool is checked with this).
+pub fn check_not_in_vpc(field: &str, pods: IpNet, vpcs: &[(&str, IpNet)]) -> Vec<Finding> {
+    check_no_overlap(
+        field,
+        pods,
+        vpcs,
+        "pod addresses would shadow VPC hosts: traffic from pods to those hosts is routed \
+         into the overlay and never reaches the VPC.",
+    )
+}
+
 /// One finding per range in `others` that `net` overlaps. `why` says what breaks
 /// on the traffic path, e.g. "replies to those hosts would be routed into the overlay".
 pub fn check_no_overlap(
