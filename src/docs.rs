@@ -12,7 +12,17 @@ fn option_doc(o: &OptSpec) -> Value {
     } else {
         o.description.to_string()
     };
-    m.insert("description".into(), json!([desc]));
+    // Module docs have no `env` key (validate-modules' schema; plugins do):
+    // the variables go into the description.
+    let mut description = vec![desc];
+    if !o.env.is_empty() {
+        let names: Vec<String> = o.env.iter().map(|e| format!("C({e})")).collect();
+        description.push(format!(
+            "Can also be set with the {} environment variable.",
+            names.join(" or ")
+        ));
+    }
+    m.insert("description".into(), json!(description));
     m.insert("type".into(), json!(o.kind.ansible_name()));
     if let Kind::List(e) = o.kind {
         m.insert("elements".into(), json!(e.ansible_name()));
@@ -31,15 +41,6 @@ fn option_doc(o: &OptSpec) -> Value {
     }
     if !o.aliases.is_empty() {
         m.insert("aliases".into(), json!(o.aliases));
-    }
-    if o.no_log {
-        m.insert("no_log".into(), json!(true));
-    }
-    if !o.env.is_empty() {
-        m.insert(
-            "env".into(),
-            Value::Array(o.env.iter().map(|e| json!({ "name": e })).collect()),
-        );
     }
     if !o.suboptions.is_empty() {
         let subs: Map<String, Value> = o
@@ -63,7 +64,8 @@ pub fn documentation(m: &ModuleDef) -> Value {
         "module": m.name,
         "short_description": m.short_description,
         "version_added": "0.1.0",
-        "author": ["netpath developers"],
+        // validate-modules wants a GitHub handle in every author.
+        "author": ["netpath developers (@netpath)"],
         "description": m.description,
         "options": options,
         "attributes": {
@@ -136,5 +138,21 @@ mod tests {
             );
             assert!(doc["RETURN"].is_object(), "{}: RETURN missing", m.name);
         }
+    }
+
+    #[test]
+    fn docs_pass_validate_modules_schema_rules() {
+        let doc = documentation(&crate::modules::manifest::MODULE);
+        for (name, o) in doc["options"].as_object().unwrap() {
+            for key in ["env", "no_log"] {
+                assert!(o.get(key).is_none(), "{name} has {key}");
+            }
+        }
+        let api_key = doc["options"]["api_key"]["description"].to_string();
+        assert!(
+            api_key.contains("Can also be set with the C(K8S_AUTH_API_KEY) environment variable."),
+            "{api_key}"
+        );
+        assert_eq!(doc["author"], json!(["netpath developers (@netpath)"]));
     }
 }
