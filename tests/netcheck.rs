@@ -266,7 +266,7 @@ fn live_state_from_the_cluster() {
     // A fixed node port another Service holds is an error here too.
     let r = run(
         with(
-            args,
+            args.clone(),
             json!({"ingresses": [with(app("other-ns", Some(node_port)), json!({"certificate_discovery": true}))]}),
         ),
         false,
@@ -276,6 +276,20 @@ fn live_state_from_the_cluster() {
         "error",
         &format!("provided port is already allocated (by Service {ns}/app-service)"),
     );
+    // Felix on another VXLAN port: the node-to-node rule follows the cluster.
+    let felix = |port: u16| {
+        json!({"apiVersion": "crd.projectcalico.org/v1", "kind": "FelixConfiguration",
+            "metadata": {"name": "default"}, "spec": {"vxlanPort": port}})
+    };
+    common::apply_as("calico", &felix(4790));
+    let r = run(args.clone(), false);
+    assert!(has_rule(&r, "udp", 4790, "sg-0bbbbbbbbbbbbbbbb"), "{r}");
+    finding(
+        &r,
+        "warning",
+        "differs from the cluster's FelixConfiguration default vxlanPort 4790",
+    );
+    common::apply_as("calico", &felix(4789));
     // Later test binaries on this plane (bad_input's corpus) must not see it.
     common::delete("v1", "ConfigMap", Some("kube-system"), "kubeadm-config");
 }

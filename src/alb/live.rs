@@ -66,5 +66,6 @@ pub fn status(e: &Error) -> Option<u16> {
 pub const SERVICES: &str = "/api/v1/services";
 pub const INGRESS_CLASSES: &str = "/apis/networking.k8s.io/v1/ingressclasses";
 pub const IPPOOLS: &str = "/apis/crd.projectcalico.org/v1/ippools";
+pub const FELIX_DEFAULT: &str = "/apis/crd.projectcalico.org/v1/felixconfigurations/default";
 pub const KUBEADM_CONFIG: &str = "/api/v1/namespaces/kube-system/configmaps/kubeadm-config";
 pub const INGRESS_CLASS_PARAMS_API: &str = "/apis/elbv2.k8s.aws/v1beta1";

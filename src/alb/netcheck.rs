@@ -26,6 +26,8 @@ pub struct Live {
     pub services: Option<Vec<Value>>,
     /// The kube-system/kubeadm-config ConfigMap, when it exists.
     pub kubeadm_config: Option<Value>,
+    /// Calico's FelixConfiguration `default`, when it exists.
+    pub felix: Option<Value>,
 }
 
 #[derive(Debug)]
@@ -58,6 +60,9 @@ pub fn run(p: &Params, live: Option<&Live>) -> Report {
         .and_then(cluster_configuration)
     {
         kubeadm_checks(&cfg, &mut net, &mut service_cidr, &mut f);
+    }
+    if let Some(felix) = live.and_then(|l| l.felix.as_ref()) {
+        felix_checks(felix, &mut net, &mut f);
     }
     check_cidrs(&net, service_cidr, &mut f);
     if net.model.cni_plugin == CniPlugin::Calico {
@@ -142,6 +147,29 @@ fn extra_arg<'a>(cfg: &'a Value, name: &str) -> Option<&'a str> {
             .and_then(|x| x["value"].as_str()),
         _ => None,
     }
+}
+
+/// The VXLAN port Felix really uses: a rule for another port would leave
+/// the overlay blocked between nodes.
+fn felix_checks(felix: &Value, net: &mut Network, f: &mut Findings) {
+    let Some(port) = felix["spec"]["vxlanPort"].as_u64() else {
+        return;
+    };
+    let Ok(port) = u16::try_from(port) else {
+        return;
+    };
+    if port != net.model.vxlan_port && net.model.encapsulation == Encapsulation::Vxlan {
+        f.warning(
+            "vxlan_port",
+            format!(
+                "vxlan_port {} differs from the cluster's FelixConfiguration default vxlanPort \
+                 {port}; nodes exchange VXLAN on {port}, so the rules use it.",
+                net.model.vxlan_port
+            ),
+            format!("set vxlan_port: {port} (netcheck_vxlan_port) so inputs and cluster agree."),
+        );
+    }
+    net.model.vxlan_port = port;
 }
 
 fn kubeadm_checks(

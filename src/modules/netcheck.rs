@@ -42,7 +42,7 @@ const OPTIONS: &[OptSpec] = &[
         .choices(&["error", "warning", "never"])
         .doc("Fail the task on error findings, on any finding, or never."),
     OptSpec::new("live", Kind::Bool).doc(
-        "Read live state (IPPools, Services and their node ports, kube-system/kubeadm-config). Default: when a cluster connection is configured; C(false) checks inputs only.",
+        "Read live state (IPPools, Services and their node ports, kube-system/kubeadm-config, the FelixConfiguration default's vxlanPort). Default: when a cluster connection is configured; C(false) checks inputs only.",
     ),
 ];
 
@@ -198,9 +198,15 @@ async fn read_live(ctx: &mut Ctx) -> Result<netcheck::Live, Error> {
         Err(e) if live::status(&e) == Some(403) => None,
         Err(e) => return Err(e),
     };
+    let felix = match live::get(c, live::FELIX_DEFAULT).await {
+        Ok(v) => v,
+        Err(e) if live::status(&e) == Some(403) => None,
+        Err(e) => return Err(e),
+    };
     Ok(netcheck::Live {
         ippools,
         services,
         kubeadm_config,
+        felix,
     })
 }

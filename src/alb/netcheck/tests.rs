@@ -134,6 +134,7 @@ fn live_services_give_the_assigned_node_port() {
         )]),
         services: Some(vec![svc]),
         kubeadm_config: None,
+        felix: None,
     };
     let r = run_with(seed(json!({"ingresses": [app(None)]})), Some(&live));
     assert!(r.findings.0.is_empty(), "{:#?}", r.findings.0);
@@ -180,6 +181,7 @@ fn with_pools(pools: Vec<Value>, extra: Value) -> Report {
         ippools: Some(pools),
         services: Some(vec![]),
         kubeadm_config: None,
+        felix: None,
     };
     run_with(seed(extra), Some(&live))
 }
@@ -247,6 +249,7 @@ fn kubeadm(cfg: &str) -> Live {
         ippools: Some(vec![pool("p", "192.168.0.0/16", "Always", "Never", true)]),
         services: Some(vec![]),
         kubeadm_config: Some(json!({"data": {"ClusterConfiguration": cfg}})),
+        felix: None,
     }
 }
 
@@ -326,4 +329,34 @@ fn bgp_and_typha_rules() {
     let r = run_with(seed(json!({"bgp": true, "typha": true})), None);
     assert!(rule(&r, "tcp", 179, 179).is_some());
     assert!(rule(&r, "tcp", 5473, 5473).is_some());
+}
+
+#[test]
+fn live_felix_vxlan_port_sets_the_node_rule() {
+    let live = |port: u64| Live {
+        ippools: Some(vec![pool("p", "192.168.0.0/16", "Always", "Never", true)]),
+        services: Some(vec![]),
+        kubeadm_config: None,
+        felix: Some(json!({"metadata": {"name": "default"}, "spec": {"vxlanPort": port}})),
+    };
+    let r = run_with(seed(json!({})), Some(&live(4790)));
+    assert!(rule(&r, "udp", 4790, 4790).is_some(), "{:?}", r.rules);
+    assert!(rule(&r, "udp", 4789, 4789).is_none(), "{:?}", r.rules);
+    let w = r
+        .findings
+        .0
+        .iter()
+        .find(|x| x.field == "vxlan_port")
+        .expect("a warning names vxlan_port");
+    assert!(
+        w.problem.contains(
+            "vxlan_port 4789 differs from the cluster's FelixConfiguration default vxlanPort 4790"
+        ),
+        "{}",
+        w.problem
+    );
+    // The same port: nothing to say.
+    let r = run_with(seed(json!({})), Some(&live(4789)));
+    assert!(rule(&r, "udp", 4789, 4789).is_some(), "{:?}", r.rules);
+    assert!(!r.findings.0.iter().any(|x| x.field == "vxlan_port"));
 }
