@@ -55,6 +55,14 @@ pub async fn served(client: &kube::Client, group_version: &str, plural: &str) ->
     }))
 }
 
+/// A read the user may not be allowed to make: 403 reads as nothing.
+pub fn unless_forbidden<T>(read: Result<Option<T>>) -> Result<Option<T>> {
+    match read {
+        Err(e) if status(&e) == Some(403) => Ok(None),
+        other => other,
+    }
+}
+
 /// HTTP status of an API error, for callers that tolerate 403.
 pub fn status(e: &Error) -> Option<u16> {
     match e {

@@ -590,7 +590,7 @@ async fn read_and_decide(
                 slots[i] = Some(decided(item, live, opts));
             }
         };
-        let served = list_pages(client, &url, &plural, |page| {
+        list_pages(client, &url, &plural, |page| {
             for obj in page {
                 let name = obj["metadata"]["name"].as_str().unwrap_or_default();
                 if let Some(idx) = by_name.remove(name) {
@@ -600,7 +600,6 @@ async fn read_and_decide(
         })
         .await?;
         // Not in the LIST (or the kind's CRD comes with this task): absent.
-        let _ = served;
         for idx in by_name.into_values() {
             found(None, &idx, &mut items);
         }
@@ -635,15 +634,15 @@ async fn read_and_decide(
         .collect())
 }
 
-/// LISTs `url` page by page, handing each page's items to `each`. False
-/// when the kind is not served (its CRD is created later in this task, in
-/// check mode).
+/// LISTs `url` page by page, handing each page's items to `each`. A kind
+/// not served yet (its CRD comes earlier in this task, in check mode) lists
+/// nothing.
 async fn list_pages(
     client: &kube::Client,
     url: &str,
     plural: &str,
     mut each: impl FnMut(Vec<Value>),
-) -> Result<bool> {
+) -> Result<()> {
     #[derive(serde::Deserialize)]
     struct Page {
         #[serde(default)]
@@ -665,13 +664,13 @@ async fn list_pages(
         let page: Page = match request(client, http::Method::GET, &page_url, None).await {
             Ok(text) => serde_json::from_str(&text)
                 .map_err(|e| Error::api(format!("list {plural}"), e.to_string(), None))?,
-            Err(e) if status_of(&e).is_some_and(|s| s.code == 404) => return Ok(false),
+            Err(e) if status_of(&e).is_some_and(|s| s.code == 404) => return Ok(()),
             Err(e) => return Err(api_error(format!("list {plural}"), e)),
         };
         each(page.items);
         match page.metadata.next.filter(|t| !t.is_empty()) {
             Some(token) => next = Some(token),
-            None => return Ok(true),
+            None => return Ok(()),
         }
     }
 }

@@ -311,7 +311,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     ctx.warnings.extend(f.warnings().map(ToString::to_string));
 
     let opts = apply::Options {
-        // The result reports what the server holds (assigned node ports, the pool).
+        // The result reports the node ports the server assigned.
         keep_live: true,
         ..ctx.apply_options(&conn)
     };
@@ -335,14 +335,14 @@ async fn live_services(
         .flat_map(|a| a.services.iter())
         .flat_map(|s| s.ports.iter())
         .any(|p| p.node_port.is_some());
-    let read = if fixed_port {
-        live::list(client, live::SERVICES)
-            .await
-            .map(Option::unwrap_or_default)
-    } else {
+    let read: Result<Vec<Value>, Error> = async {
+        if fixed_port {
+            return Ok(live::list(client, live::SERVICES)
+                .await?
+                .unwrap_or_default());
+        }
         let mut found = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        let mut result = Ok(());
         for app in present() {
             for b in app.backends() {
                 if app.service(&b.service).is_some() || !seen.insert((&app.namespace, &b.service)) {
@@ -352,17 +352,12 @@ async fn live_services(
                     "/api/v1/namespaces/{}/services/{}",
                     app.namespace, b.service
                 );
-                match live::get(client, &url).await {
-                    Ok(svc) => found.extend(svc),
-                    Err(e) => {
-                        result = Err(e);
-                        break;
-                    }
-                }
+                found.extend(live::get(client, &url).await?);
             }
         }
-        result.map(|()| found)
-    };
+        Ok(found)
+    }
+    .await;
     match read {
         Ok(svcs) => Ok(Some(svcs)),
         Err(e) if live::status(&e) == Some(403) => {

@@ -208,7 +208,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     // Steps in order; a failed step stops the rest (the old pool is never
     // disabled unless the new one exists).
     let opts = apply::Options {
-        // The result reports what the server holds (assigned node ports, the pool).
+        // The result reports the pool as the server holds it.
         keep_live: true,
         ..ctx.apply_options(&conn)
     };

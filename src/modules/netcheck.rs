@@ -187,22 +187,12 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
 async fn read_live(ctx: &mut Ctx) -> Result<netcheck::Live, Error> {
     let conn = ctx.connect().await?;
     let c = &conn.client;
-    let services = match live::list(c, live::SERVICES).await {
-        Ok(s) => s,
-        Err(e) if live::status(&e) == Some(403) => None,
-        Err(e) => return Err(e),
-    };
+    // A forbidden read leaves that part unchecked; any other failure stops
+    // the check.
+    let services = live::unless_forbidden(live::list(c, live::SERVICES).await)?;
     let ippools = live::list(c, live::IPPOOLS).await?;
-    let kubeadm_config = match live::get(c, live::KUBEADM_CONFIG).await {
-        Ok(v) => v,
-        Err(e) if live::status(&e) == Some(403) => None,
-        Err(e) => return Err(e),
-    };
-    let felix = match live::get(c, live::FELIX_DEFAULT).await {
-        Ok(v) => v,
-        Err(e) if live::status(&e) == Some(403) => None,
-        Err(e) => return Err(e),
-    };
+    let kubeadm_config = live::unless_forbidden(live::get(c, live::KUBEADM_CONFIG).await)?;
+    let felix = live::unless_forbidden(live::get(c, live::FELIX_DEFAULT).await)?;
     Ok(netcheck::Live {
         ippools,
         services,

@@ -180,13 +180,14 @@ class BinaryModuleAction(ActionBase):
                 "msg": "netpath_remote_cache %r: use a plain path like ~/.ansible/netpath "
                 "(letters, digits, '_', '.', '-', '/', and ~ first)" % root,
             }
-        cache = "%s/%s" % (root, binary_digest(BINARY))
+        digest = binary_digest(BINARY)
+        cache = "%s/%s" % (root, digest)
         # Unquoted: the remote shell expands ~ for the user that runs it.
         remote = cache + "/netpath"
         res = self._exec(env, remote, data)
         if self._not_runnable(res):
             display.vvv("netpath: copying the binary to %s on the target, once" % cache)
-            self._install(root, cache)
+            self._install(root, digest)
             res = self._exec(env, remote, data)
             if self._not_runnable(res):
                 return None  # no writable home, noexec mount...: the standard way
@@ -200,17 +201,17 @@ class BinaryModuleAction(ActionBase):
     def _not_runnable(res):
         return res.get("rc") in NOT_RUNNABLE and not (res.get("stdout") or "").strip()
 
-    def _install(self, root, cache):
+    def _install(self, root, digest):
         """Copies the binary through a temp dir (Ansible's transfer, with its
-        permission fix-ups for become) into CACHE, atomically, and drops the
-        copies of other versions."""
+        permission fix-ups for become) into ROOT/DIGEST, atomically, and
+        drops the copies of other versions."""
+        cache = "%s/%s" % (root, digest)
         tmpdir = self._make_tmp_path()
         staged = self._connection._shell.join_path(tmpdir, "netpath")
         try:
             self._transfer_file(BINARY, staged)
             self._fixup_perms2([tmpdir, staged])
             part = "%s/.netpath.$$" % cache
-            digest = cache.rsplit("/", 1)[1]
             # Older copies go, but only directories named like a sha256 that
             # hold a netpath binary: the root may be shared with other files.
             cmd = (
