@@ -225,6 +225,18 @@ pub struct Backend {
     pub service: String,
     pub port: Port,
     pub field: String,
+    /// Where the port is set: `<field>.service_port`, or an action's `servicePort`.
+    pub port_field: String,
+}
+
+/// The port name that makes a backend an action (`actions.<service name>`).
+pub const USE_ANNOTATION: &str = "use-annotation";
+
+impl Backend {
+    /// An action, not a Service (enhanced_backend_builder.go: magicServicePortUseAnnotation).
+    pub fn is_action(&self) -> bool {
+        matches!(&self.port, Port::Name(n) if n == USE_ANNOTATION)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -298,6 +310,70 @@ impl App {
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.name == name)
     }
+
+    /// The Service references the controller resolves: every backend that
+    /// names a Service, and for `use-annotation` backends the Services their
+    /// forward action lists. A redirect or fixed-response action reaches no
+    /// Service (pkg/ingress/enhanced_backend_builder.go: Build,
+    /// loadBackendServices).
+    pub fn service_backends(&self) -> Vec<Backend> {
+        let mut out = Vec::new();
+        for b in self.backends() {
+            if !b.is_action() {
+                out.push(b.clone());
+                continue;
+            }
+            let Some(a) = self.annotation(&format!("actions.{}", b.service)) else {
+                continue;
+            };
+            out.extend(forward_services(&a.value, &a.field));
+        }
+        out
+    }
+}
+
+/// A JSON object's field as Go's encoding/json finds it: the exact key,
+/// else one equal ignoring case (the controller parses `actions.*` and
+/// `conditions.*` with json.Unmarshal).
+pub fn go_field<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    let m = v.as_object()?;
+    m.get(key)
+        .or_else(|| {
+            m.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, v)| v)
+        })
+        .filter(|v| !v.is_null())
+}
+
+/// The `serviceName`/`servicePort` pairs of an `actions.*` forward action;
+/// a string port is read as a number when it is one, as the controller's
+/// normalizeServicePortForBackwardsCompatibility does.
+fn forward_services(json_text: &str, field: &str) -> Vec<Backend> {
+    let Ok(v) = serde_json::from_str::<Value>(json_text) else {
+        return Vec::new();
+    };
+    if go_field(&v, "type").and_then(Value::as_str) != Some("forward") {
+        return Vec::new();
+    }
+    let groups = go_field(&v, "forwardConfig")
+        .and_then(|c| go_field(c, "targetGroups"))
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    groups
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let at = format!("{field}.forwardConfig.targetGroups[{i}]");
+            Some(Backend {
+                service: go_field(t, "serviceName")?.as_str()?.to_string(),
+                port: go_field(t, "servicePort").and_then(Port::parse)?,
+                port_field: format!("{at}.servicePort"),
+                field: at,
+            })
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone)]
@@ -658,6 +734,7 @@ fn parse_app(
             service,
             port,
             field,
+            port_field,
         })
     };
 
@@ -1184,7 +1261,7 @@ fn check_app(app: &App, v: &Value, class: &IngressClass, net: &Network, f: &mut 
         && !a.value.bytes().all(|b| b.is_ascii_digit())
         && a.value != "traffic-port"
     {
-        let named_target = app.backends().any(|b| {
+        let named_target = app.service_backends().iter().any(|b| {
             app.service(&b.service).is_some_and(|svc| {
                 svc.ports
                     .iter()
@@ -1223,7 +1300,7 @@ fn check_app(app: &App, v: &Value, class: &IngressClass, net: &Network, f: &mut 
     }
 
     // Backends: each must reach a port of a Service this task defines.
-    for b in app.backends() {
+    for b in &app.service_backends() {
         let Some(svc) = app.service(&b.service) else {
             continue;
         };
@@ -1233,7 +1310,7 @@ fn check_app(app: &App, v: &Value, class: &IngressClass, net: &Network, f: &mut 
         });
         if !found {
             f.error(
-                format!("{}.service_port", b.field),
+                &b.port_field,
                 format!(
                     "the backend refers to port {} of Service {}, which has no such port; the \
                      controller cannot resolve the target group port. {LBC_FAILS}",
@@ -1545,7 +1622,7 @@ pub fn check_live_services(plan: &Plan, live: &[Value], f: &mut Findings) {
                 }
             }
         }
-        for b in app.backends() {
+        for b in &app.service_backends() {
             if app.service(&b.service).is_some() {
                 continue;
             }

@@ -437,7 +437,8 @@ fn targets(
     let mut ip_ports: Vec<(u16, String)> = Vec::new();
     for app in plan.apps.iter().filter(|a| a.present) {
         let mut seen = HashSet::new();
-        for b in app.backends() {
+        // use-annotation actions reach no Service: only what they forward to counts.
+        for b in &app.service_backends() {
             if !seen.insert((b.service.clone(), b.port.clone())) {
                 continue;
             }

@@ -344,8 +344,11 @@ async fn live_services(
         let mut found = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for app in present() {
-            for b in app.backends() {
-                if app.service(&b.service).is_some() || !seen.insert((&app.namespace, &b.service)) {
+            // Actions (use-annotation) are not Services: only what they forward to is read.
+            for b in app.service_backends() {
+                if app.service(&b.service).is_some()
+                    || !seen.insert((app.namespace.clone(), b.service.clone()))
+                {
                     continue;
                 }
                 let url = format!(

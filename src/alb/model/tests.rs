@@ -881,3 +881,61 @@ fn assigned_node_ports_prefer_live() {
         BTreeMap::from([(80, Some(31234))])
     );
 }
+
+/// A redirect action under use-annotation: no Service is looked for, no
+/// port is required of the Service that happens to share its name.
+#[test]
+fn use_annotation_backends_are_actions_not_services() {
+    let redirect = json!({"annotations": {"alb.ingress.kubernetes.io/actions.app-service":
+        r#"{"type": "redirect", "redirectConfig": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}"#},
+        "rules": [{"host": "example.com", "paths": [
+            {"path": "/old", "service_name": "app-service", "service_port": "use-annotation"},
+            {"path": "/", "service_name": "app-service", "service_port": 80}]}]});
+    let f = findings(redirect.clone(), json!({}));
+    clean(&f);
+    assert!(
+        f.0.iter().all(|x| !x.problem.contains("no such port")),
+        "{:#?}",
+        f.0
+    );
+    let (plan, _) = plan_of(json!({"ingresses": [merge(seed_app(), redirect)]}));
+    let refs = plan.apps[0].service_backends();
+    assert_eq!(refs.len(), 1, "{refs:?}");
+    assert_eq!(refs[0].port, Port::Number(80));
+    // Against the cluster: the action is not reported as a missing Service.
+    let mut lf = Findings::new();
+    let (plan, _) = plan_of(json!({"ingresses": [merge(seed_app(), json!({
+        "annotations": {"alb.ingress.kubernetes.io/actions.ssl-redirect":
+            r#"{"Type": "redirect", "RedirectConfig": {"StatusCode": "HTTP_301"}}"#},
+        "rules": [{"host": "example.com", "paths": [
+            {"path": "/", "service_name": "ssl-redirect", "service_port": "use-annotation"},
+            {"path": "/", "service_name": "app-service", "service_port": 80}]}]}))]}));
+    check_live_services(&plan, &[], &mut lf);
+    assert!(lf.0.is_empty(), "{:#?}", lf.0);
+    // A real missing Service still is.
+    let (plan, _) = plan_of(json!({"ingresses": [merge(seed_app(), json!({"services": []}))]}));
+    check_live_services(&plan, &[], &mut lf);
+    has(
+        &lf,
+        Severity::Warning,
+        "paths[0]",
+        "neither in this task nor in the cluster",
+    );
+}
+
+/// A forward action's Services are backends: their ports are checked.
+#[test]
+fn forward_action_services_are_checked_like_backends() {
+    let fwd = |port: &str| {
+        json!({"annotations": {"alb.ingress.kubernetes.io/actions.weighted": format!(
+            r#"{{"type": "forward", "forwardConfig": {{"targetGroups": [{{"serviceName": "app-service", "servicePort": "{port}"}}]}}}}"#)},
+            "rules": [{"host": "example.com", "paths": [
+                {"path": "/", "service_name": "weighted", "service_port": "use-annotation"}]}]})
+    };
+    clean(&findings(fwd("80"), json!({})));
+    error(
+        &findings(fwd("81"), json!({})),
+        "actions.weighted\"].forwardConfig.targetGroups[0].servicePort",
+        "port 81 of Service app-service",
+    );
+}

@@ -360,3 +360,59 @@ fn live_felix_vxlan_port_sets_the_node_rule() {
     assert!(rule(&r, "udp", 4789, 4789).is_some(), "{:?}", r.rules);
     assert!(!r.findings.0.iter().any(|x| x.field == "vxlan_port"));
 }
+
+/// An HTTP → HTTPS redirect action (use-annotation) next to the one real
+/// Service with a fixed node_port: the action is no Service, so the ALB →
+/// worker rule stays that one port (issue 14: it opened 30000-32767).
+fn redirect_app() -> Value {
+    let mut a = app(Some(30080));
+    a["annotations"] = json!({"alb.ingress.kubernetes.io/actions.ssl-redirect":
+        r#"{"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}}"#});
+    a["rules"][0]["paths"] = json!([
+        {"path": "/", "service_name": "ssl-redirect", "service_port": "use-annotation"},
+        {"path": "/", "service_name": "app-service", "service_port": 80},
+    ]);
+    a
+}
+
+#[test]
+fn use_annotation_actions_never_widen_the_alb_rule() {
+    let live = Live {
+        ippools: None,
+        services: Some(vec![]),
+        kubeadm_config: None,
+        felix: None,
+    };
+    for l in [None, Some(&live)] {
+        let r = run_with(seed(json!({"ingresses": [redirect_app()]})), l);
+        assert!(rule(&r, "tcp", 30080, 30080).is_some(), "{:?}", r.rules);
+        assert!(
+            !r.rules.iter().any(|x| x.from_port == 30000),
+            "the action opened the range: {:?}",
+            r.rules
+        );
+        assert!(
+            r.findings
+                .0
+                .iter()
+                .all(|x| !x.problem.contains("not known yet")
+                    && !x.problem.contains("neither in this task")),
+            "{:#?}",
+            r.findings.0
+        );
+        assert_eq!(r.node_ports.len(), 1, "{:?}", r.node_ports);
+        assert_eq!(r.node_ports[0]["service"], "app-service");
+    }
+}
+
+#[test]
+fn a_forward_action_counts_the_services_it_forwards_to() {
+    let mut a = redirect_app();
+    a["annotations"] = json!({"alb.ingress.kubernetes.io/actions.ssl-redirect":
+        r#"{"type": "forward", "forwardConfig": {"targetGroups": [{"serviceName": "app-service", "servicePort": "80", "weight": 1}, {"serviceName": "canary", "servicePort": 80, "weight": 1}]}}"#});
+    let r = run_with(seed(json!({"ingresses": [a]})), None);
+    // canary's node port is unknown: that one really widens the rule.
+    assert!(rule(&r, "tcp", 30000, 32767).is_some(), "{:?}", r.rules);
+    let services: Vec<&Value> = r.node_ports.iter().map(|n| &n["service"]).collect();
+    assert_eq!(services, [&json!("app-service"), &json!("canary")]);
+}
