@@ -13,16 +13,22 @@ round trips and the copy on every task, which is most of a netpath task's
 time (BENCHMARKS.md). On the local connection the collection's own
 ``libexec/netpath`` runs in place; on a remote host the binary is copied once
 into ``~/.ansible/netpath/<sha256>/`` of the user that runs it (the host
-variable ``netpath_remote_cache`` moves it), and later tasks run that copy. Ansible's standard path is kept for async tasks,
-``keep_remote_files``, become without pipelining (a password prompt needs
-the terminal that stdin would be), ansible-core before 2.19, and
-``NETPATH_DIRECT=0`` in the controller's environment.
+variable ``netpath_remote_cache`` moves it), and later tasks run that copy.
+Ansible's standard path is kept only where the direct one cannot run: async
+tasks, ``keep_remote_files``, become without pipelining (a password prompt
+needs the terminal that stdin would be), and ``NETPATH_DIRECT=0`` in the
+controller's environment.
+
+The result is handed back exactly as ``_execute_module`` would: ansible-core
+changed how it decodes and cleans module results twice (data tagging in
+2.19, result objects in 2.21), so the action asks the running ansible-core
+what it has (the module JSON encoders, the shape `_parse_returned_data`
+returns) instead of trusting a version number or a signature.
 """
 
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import os
 import re
@@ -84,13 +90,46 @@ def binary_digest(path):
     return h.hexdigest()
 
 
-def direct_supported():
-    """ansible-core 2.19 and later: results parse through the serialization
-    profile that `_execute_module` uses for binary modules."""
-    try:
-        return "profile" in inspect.signature(ActionBase._parse_returned_data).parameters
-    except (TypeError, ValueError):
-        return False
+try:
+    # ansible-core 2.19+ (data tagging): arguments and results cross to and
+    # from modules through a serialization profile; binary modules use
+    # "legacy", and `_parse_returned_data` takes the profile.
+    from ansible.module_utils.common.json import Direction, get_module_encoder
+except ImportError:  # 2.16-2.18: plain JSON both ways
+    Direction = get_module_encoder = None
+
+# The profile `_execute_module` uses for binary modules (2.19+).
+PROFILE = "legacy"
+
+
+def encode_args(args):
+    """Module arguments as the bytes `_execute_module` would send."""
+    if get_module_encoder is None:
+        return json.dumps(args).encode()
+    return json.dumps(args, cls=get_module_encoder(PROFILE, Direction.CONTROLLER_TO_MODULE)).encode()
+
+
+def clean_result(data):
+    """What `_execute_module` does with a parsed result before returning it.
+
+    2.21+ parses into a result object that cleans itself; 2.16-2.20 return a
+    plain dict that `ansible.vars.clean.remove_internal_keys` cleans in place.
+    """
+    if hasattr(data, "remove_internal_keys"):
+        data.remove_internal_keys()
+        return data.as_result_dict(for_round_trip=True)
+    from ansible.vars.clean import remove_internal_keys
+
+    # No temp dir exists on this path, so there is nothing to keep.
+    data.pop("_ansible_suppress_tmpdir_delete", None)
+    remove_internal_keys(data)
+    if get_module_encoder is None:
+        # Before data tagging, module output is marked unsafe here so that
+        # no later template expands what a module returned.
+        from ansible.utils.unsafe_proxy import wrap_var
+
+        data = wrap_var(data)
+    return data
 
 
 class BinaryModuleAction(ActionBase):
@@ -144,7 +183,7 @@ class BinaryModuleAction(ActionBase):
     def _direct_possible(self):
         if os.environ.get("NETPATH_DIRECT", "1") == "0":
             return False
-        if self._task.async_val or C.DEFAULT_KEEP_REMOTE_FILES or not direct_supported():
+        if self._task.async_val or C.DEFAULT_KEEP_REMOTE_FILES:
             return False
         if not os.path.isfile(BINARY):
             return False
@@ -159,9 +198,7 @@ class BinaryModuleAction(ActionBase):
         """The module's result, or None to use Ansible's standard path."""
         args = dict(self._task.args)
         self._update_module_args(module, args, task_vars)
-        from ansible.module_utils.common.json import Direction, get_module_encoder
-
-        data = json.dumps(args, cls=get_module_encoder("legacy", Direction.CONTROLLER_TO_MODULE)).encode()
+        data = encode_args(args)
         env = self._compute_environment_string()
         quote = self._connection._shell.quote
 
@@ -227,6 +264,6 @@ class BinaryModuleAction(ActionBase):
 
     def _parsed(self, res):
         """The result as `_execute_module` returns it."""
-        utr = self._parse_returned_data(res, "legacy")
-        utr.remove_internal_keys()
-        return utr.as_result_dict(for_round_trip=True)
+        if get_module_encoder is None:
+            return clean_result(self._parse_returned_data(res))
+        return clean_result(self._parse_returned_data(res, PROFILE))
