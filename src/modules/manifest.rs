@@ -9,11 +9,40 @@ use crate::protocol::{Constraints, Kind, OptSpec, Outcome};
 use crate::validate::Findings;
 use serde_json::{Map, Value};
 
+mod compat;
+
+const WAIT_CONDITION: &[OptSpec] = &[
+    OptSpec::new("type", Kind::Str)
+        .required()
+        .doc("The condition's type, e.g. C(Ready), C(Available), C(Complete)."),
+    OptSpec::new("status", Kind::Str)
+        .default("\"True\"")
+        .doc("The condition's status to wait for: C(True), C(False) or C(Unknown)."),
+    OptSpec::new("reason", Kind::Str)
+        .doc("The condition's reason too, when given (e.g. C(NewReplicaSetAvailable))."),
+];
+
+const SERVER_SIDE_APPLY: &[OptSpec] = &[
+    OptSpec::new("field_manager", Kind::Str).doc("Same as O(field_manager)."),
+    OptSpec::new("force_conflicts", Kind::Bool).doc("Same as O(force_conflicts)."),
+];
+
 const OPTIONS: &[OptSpec] = &[
-    OptSpec::new("src", Kind::Path).doc("Path, on the managed host, of a file of one or more YAML documents."),
+    OptSpec::new("src", Kind::Path).doc(
+        "Path of a file of one or more YAML documents. On the local connection the action looks a relative path up on the controller as kubernetes.core does (the role's C(files/), then the play's); on other connections it is a path on the managed host.",
+    ),
+    OptSpec::new("template", Kind::Raw).doc(
+        "A Jinja2 template of one or more YAML documents, rendered on the controller with the task's variables (the role's C(templates/), then the play's): a path, or a dict with C(path) and any of C(variable_start_string), C(variable_end_string), C(block_start_string), C(block_end_string), C(trim_blocks), C(lstrip_blocks), C(newline_sequence), or a list of those, as in kubernetes.core.k8s.",
+    ),
     OptSpec::new("definition", Kind::Raw)
-        .aliases(&["resource_definition"])
-        .doc("Objects to apply: a dict, a list of dicts, or a string of one or more YAML documents."),
+        .aliases(&["resource_definition", "inline"])
+        .doc("Objects to apply: a dict, a list of dicts, or a string of one or more YAML documents. O(kind), O(api_version), O(name) and O(namespace) fill what an object leaves out."),
+    OptSpec::new("kind", Kind::Str).doc(
+        "Kind of the object, when the definition leaves it out or there is none: O(kind) and O(name) alone address an object, e.g. to delete it with O(state=absent) or to create a Namespace.",
+    ),
+    OptSpec::new("api_version", Kind::Str)
+        .doc("apiVersion of the object, when the definition leaves it out; C(v1) when there is no definition."),
+    OptSpec::new("name", Kind::Str).doc("metadata.name of the object, when the definition leaves it out."),
     OptSpec::new("namespace", Kind::Str)
         .doc("Namespace for namespaced objects that name none. Defaults to the kubeconfig context's namespace."),
     OptSpec::new("state", Kind::Str)
@@ -22,24 +51,49 @@ const OPTIONS: &[OptSpec] = &[
         .doc("C(present) applies the objects; C(absent) deletes them (unchanged when already gone)."),
     OptSpec::new("wait", Kind::Bool)
         .default("false")
-        .doc("Wait for Deployments, DaemonSets and StatefulSets to become available. CRDs are always waited for until Established when custom resources follow them."),
+        .doc("Wait for Deployments, DaemonSets and StatefulSets to become available, Pods to become Ready, O(wait_condition) when given, and deleted objects to be gone; O(result) then holds the object as it was when the wait ended. CRDs are always waited for until Established when custom resources follow them. Check mode never waits."),
     OptSpec::new("wait_timeout", Kind::Int).default("120").doc("Seconds to wait, per object."),
+    OptSpec::new("wait_sleep", Kind::Int)
+        .default("1")
+        .doc("Seconds between two reads while waiting for O(wait_condition), a Pod or a deletion (kubernetes.core waits 5)."),
+    OptSpec::new("wait_condition", Kind::Dict)
+        .suboptions(WAIT_CONDITION)
+        .doc("With O(wait), wait until the object has this condition in status.conditions."),
+    OptSpec::new("apply", Kind::Bool).default("false").doc(
+        "Accepted for kubernetes.core.k8s playbooks; netpath always applies with server-side apply, so it changes nothing.",
+    ),
+    OptSpec::new("server_side_apply", Kind::Dict)
+        .suboptions(SERVER_SIDE_APPLY)
+        .doc("kubernetes.core.k8s's form of O(field_manager) and O(force_conflicts)."),
+    OptSpec::new("force", Kind::Bool).default("false").doc(
+        "kubernetes.core.k8s's replace: netpath takes it as O(force_conflicts=true), so the definition's fields win over other managers'; fields only other managers set stay (a replace would drop them).",
+    ),
+    OptSpec::new("result_limit", Kind::Int).default("250").doc(
+        "Live objects are returned in O(result) for tasks of at most this many objects; a larger (bulk) task returns only O(results), which keeps its memory bounded. V(0) never returns them.",
+    ),
 ];
 
 pub const MODULE: ModuleDef = ModuleDef {
     name: "manifest",
     short_description: "Apply Kubernetes manifests idempotently with server-side apply",
     description: &[
-        "Applies one or many objects from a file or inline YAML with server-side apply (field manager C(netpath)).",
+        "Applies one or many objects from a file, a template or inline YAML with server-side apply (field manager C(netpath)).",
         "Compares desired and live state before writing: an object whose managed fields already match is not written, so a second run reports C(changed=false) and leaves resourceVersion alone.",
         "Namespaces and CustomResourceDefinitions are applied first; custom resources wait for a CRD created in the same task.",
         "Check mode writes nothing and reports the same actions and diff a real run would.",
+        "Takes the common kubernetes.core.k8s usage as it is: O(kind)/O(api_version)/O(name)/O(namespace) without a definition, O(src), O(template), O(wait_condition), the aliases O(resource_definition) and O(inline), and returns the live object in O(result) (C(result.results) for several) for C(register).",
+        "What stays different from kubernetes.core.k8s: every write is a server-side apply (O(apply) changes nothing, C(merge_type) is not taken, O(force) takes over fields instead of replacing the object), so objects carry no C(kubectl.kubernetes.io/last-applied-configuration) annotation; C(changed) is decided by comparing before writing, not from the server's answer; O(result) leaves out C(metadata.managedFields) and masks Secret values; a deleted object's O(result) is empty; C(state=patched), C(label_selectors), C(delete_all), C(delete_options), C(continue_on_error), C(validate), C(append_hash), C(generate_name) and C(hidden_fields) are not supported and are refused by name.",
     ],
     options: &[OPTIONS, APPLY_OPTIONS, CONNECTION_OPTIONS],
     constraints: Constraints {
-        mutually_exclusive: &[&["src", "definition"]],
+        mutually_exclusive: &[
+            &["src", "definition"],
+            &["src", "template"],
+            &["definition", "template"],
+        ],
         required_together: &[],
-        required_one_of: &[&["src", "definition"]],
+        // kind (with name) addresses one object without a definition.
+        required_one_of: &[&["src", "definition", "template", "kind"]],
         required_if: &[],
     },
     examples: r#"- name: Install Calico CRDs and operator from a local file
@@ -57,6 +111,25 @@ pub const MODULE: ModuleDef = ModuleDef {
         name: app-config
       data:
         mode: production
+  register: cm
+
+- name: Use the live object, as with kubernetes.core.k8s
+  ansible.builtin.debug:
+    msg: "{{ cm.result.metadata.uid }}"
+
+- name: Render a role's templates/app.yaml.j2 on the controller and apply it
+  netpath.calico_alb.manifest:
+    template: app.yaml.j2
+    wait: true
+    wait_condition:
+      type: Available
+
+- name: Delete a ConfigMap by name
+  netpath.calico_alb.manifest:
+    kind: ConfigMap
+    name: app-config
+    namespace: web
+    state: absent
 "#,
     returns: r#"results:
   description: One entry per object, in the order applied.
@@ -65,12 +138,38 @@ pub const MODULE: ModuleDef = ModuleDef {
   elements: dict
   sample:
     - {kind: ConfigMap, api_version: v1, namespace: web, name: app-config, action: created}
+result:
+  description:
+    - As kubernetes.core.k8s returns it. For one object, the object as the server holds it after the task (in check mode, as the server's dry run says it would be); empty when deleted or absent. Without C(metadata.managedFields); a Secret's values are masked.
+    - For several objects, a dict with C(results), one entry per object with C(changed), C(method) and C(result) (and C(duration) after a wait).
+    - Left out when the task has more objects than O(result_limit).
+  returned: success
+  type: dict
+  sample: {apiVersion: v1, kind: ConfigMap, metadata: {name: app-config, namespace: web, uid: 0c4d1f0e-3b7a-4f5e-9d1a-2f6c8b9e7a10}, data: {mode: production}}
+method:
+  description: For one object, what was done to it as kubernetes.core.k8s names it (C(create), C(apply) or C(delete)).
+  returned: success, with one object
+  type: str
+  sample: create
+duration:
+  description: For one object, seconds waited (with O(wait)).
+  returned: after a wait, with one object
+  type: int
+  sample: 3
 "#,
 };
 
 pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
+    if ctx.params.is_set("template") {
+        // The action renders it and sends `definition`: reaching the module
+        // means the module ran without the collection's action.
+        return Err(Error::Input(
+            "template is rendered on the controller by the collection's action plugin, which did not run: run the task through Ansible with the netpath.calico_alb collection installed, or pass the rendered YAML as definition".into(),
+        )
+        .into());
+    }
     let text_src = ctx.params.str("src").map(str::to_string);
-    let objects = match (&text_src, ctx.params.get("definition")) {
+    let mut objects = match (&text_src, ctx.params.get("definition")) {
         (Some(path), _) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| Error::Input(format!("src {path}: {e}")))?;
@@ -78,7 +177,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         }
         (None, Some(Value::String(text))) => parse_documents("definition", text)?,
         (None, Some(v)) => flatten("definition", v.clone())?,
-        (None, None) => Vec::new(),
+        (None, None) => compat::addressed(&ctx.params)?,
     };
     if objects.is_empty() {
         // A template or lookup that rendered nothing: succeeding would hide
@@ -92,21 +191,40 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         ))
         .into());
     }
+    compat::fill_from_params(&mut objects, &ctx.params);
     check_objects(&objects)?;
 
     let state = match ctx.params.str("state") {
         Some("absent") => apply::State::Absent,
         _ => apply::State::Present,
     };
+    let limit = ctx.params.int("result_limit").unwrap_or(250).max(0) as usize;
+    let keep_live = objects.len() <= limit;
     let desired: Vec<Desired> = objects
         .into_iter()
         .map(|object| Desired { object, state })
         .collect();
     let conn = ctx.connect().await?;
-    let opts = ctx.apply_options(&conn);
+    let mut opts = ctx.apply_options(&conn);
+    compat::server_side_apply_options(&mut opts, &ctx.params);
+    opts.keep_live = keep_live;
     let mut resolver = Resolver::default();
-    let report = apply::apply(&conn.client, &mut resolver, desired, &opts).await;
-    super::finish(report, Map::new())
+    let mut report = apply::apply(&conn.client, &mut resolver, desired.clone(), &opts).await;
+    let mut extra = Map::new();
+    if keep_live {
+        let waits = compat::Waits::from_params(&ctx.params, &opts);
+        let objects = compat::live_results(
+            &conn.client,
+            &mut resolver,
+            &mut report,
+            &desired,
+            &opts,
+            &waits,
+        )
+        .await;
+        compat::insert_result(&mut extra, objects);
+    }
+    super::finish(report, extra)
 }
 
 /// Splits multi-document YAML; empty documents are skipped, `kind: List` expanded.
@@ -138,7 +256,12 @@ fn flatten(field: &str, v: Value) -> Result<Vec<Value>, Error> {
         Value::Array(items) => {
             let mut out = Vec::new();
             for (i, item) in items.into_iter().enumerate() {
-                out.extend(flatten(&format!("{field}[{i}]"), item)?);
+                let at = format!("{field}[{i}]");
+                match item {
+                    // kubernetes.core takes YAML text as a list item too.
+                    Value::String(text) => out.extend(parse_documents(&at, &text)?),
+                    item => out.extend(flatten(&at, item)?),
+                }
             }
             Ok(out)
         }
@@ -146,6 +269,29 @@ fn flatten(field: &str, v: Value) -> Result<Vec<Value>, Error> {
             field,
             m.get("items").cloned().unwrap_or(Value::Array(vec![])),
         ),
+        // A typed list (ConfigMapList): its items may leave kind and
+        // apiVersion out, as the server's own answers do.
+        Value::Object(ref m)
+            if m.get("kind")
+                .and_then(Value::as_str)
+                .is_some_and(|k| k.len() > 4 && k.ends_with("List"))
+                && m.get("items").is_some_and(Value::is_array) =>
+        {
+            let kind = m["kind"]
+                .as_str()
+                .unwrap_or_default()
+                .trim_end_matches("List");
+            let mut items = m["items"].clone();
+            for it in items.as_array_mut().into_iter().flatten() {
+                if let Some(o) = it.as_object_mut() {
+                    o.entry("kind").or_insert_with(|| Value::from(kind));
+                    if let Some(av) = m.get("apiVersion") {
+                        o.entry("apiVersion").or_insert_with(|| av.clone());
+                    }
+                }
+            }
+            flatten(field, items)
+        }
         Value::Object(_) => Ok(vec![v]),
         Value::Null => Ok(vec![]),
         other => Err(Error::Input(format!(
