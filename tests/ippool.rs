@@ -412,3 +412,51 @@ fn migration_creates_the_new_pool_and_disables_the_old_one() {
     assert_eq!(r["changed"], false, "{r}");
     cleanup(&[&new]);
 }
+
+/// namespace_selector is written, idempotent, and cleared when dropped; a
+/// disabled pool smaller than a block is valid (issue 14).
+#[test]
+fn namespace_selector_round_trip_and_small_disabled_pool() {
+    let name = common::unique_name("ns-pool");
+    let c = cidr();
+    let a = with(
+        args(&name, &c),
+        json!({"allowed_uses": ["Workload"], "namespace_selector": "team == 'web'"}),
+    );
+    let r = run(a.clone(), false, false);
+    assert_eq!(r["failed"], false, "{r}");
+    assert_eq!(r["changed"], true, "{r}");
+    assert_eq!(
+        pool(&name).unwrap()["spec"]["namespaceSelector"],
+        "team == 'web'"
+    );
+    let before = rv(&name);
+    let r = run(a, false, false);
+    assert_eq!(r["changed"], false, "{r}");
+    assert_eq!(rv(&name), before);
+    // Dropped from the task: cleared, then stable.
+    let a = with(args(&name, &c), json!({"allowed_uses": ["Workload"]}));
+    let r = run(a.clone(), false, false);
+    assert_eq!(r["changed"], true, "{r}");
+    let ns = pool(&name).unwrap()["spec"]["namespaceSelector"].clone();
+    assert!(ns.as_str().is_none_or(str::is_empty), "{ns}");
+    let r = run(a, false, false);
+    assert_eq!(r["changed"], false, "{r}");
+
+    // A /28 with /26 blocks: refused enabled, accepted disabled.
+    let small = format!("{}/28", c.trim_end_matches("/24"));
+    let other = common::unique_name("small-pool");
+    let r = run(args(&other, &small), false, false);
+    assert_eq!(r["failed"], true, "{r}");
+    assert!(msg(&r).contains("IP pool size is too small"), "{r}");
+    assert!(pool(&other).is_none());
+    cleanup(&[&name]);
+    let r = run(
+        with(args(&other, &small), json!({"disabled": true})),
+        false,
+        false,
+    );
+    assert_eq!(r["failed"], false, "{r}");
+    assert_eq!(pool(&other).unwrap()["spec"]["disabled"], true);
+    cleanup(&[&other]);
+}

@@ -51,12 +51,14 @@ pub struct Pool {
     pub disable_bgp_export: bool,
     pub allowed_uses: Vec<String>,
     pub assignment_mode: String,
+    /// spec.namespaceSelector; omitted when unset, as Calico stores it (omitempty).
+    pub namespace_selector: Option<String>,
 }
 
 impl Pool {
     /// `spec` as Calico stores it: v3 field names, defaults explicit.
     pub fn spec(&self) -> Value {
-        json!({
+        let mut spec = json!({
             "cidr": self.cidr.to_string(),
             "blockSize": self.block_size,
             "vxlanMode": self.vxlan_mode,
@@ -67,7 +69,11 @@ impl Pool {
             "disableBGPExport": self.disable_bgp_export,
             "allowedUses": self.allowed_uses,
             "assignmentMode": self.assignment_mode,
-        })
+        });
+        if let Some(ns) = &self.namespace_selector {
+            spec["namespaceSelector"] = json!(ns);
+        }
+        spec
     }
 
     pub fn object(&self, name: &str) -> Value {
@@ -211,8 +217,14 @@ pub fn plan(p: &Params) -> (Plan, Findings) {
         (None, Some(fam)) => Some(default_block_size(fam)),
         _ => None,
     };
+    // Only enabled pools must hold a block: Calico skips the check for
+    // disabled ones (libcalico-go/lib/validator/v3/validator.go:
+    // validateIPPoolSpec, `if !pool.Disabled`; v3.32 CEL on IPPoolSpec:
+    // `(has(self.disabled) && self.disabled) || ...`).
+    let disabled = p.bool("disabled");
     if let (Some(net), Some(b)) = (cidr, block_size)
         && net.prefix_len() > b
+        && !disabled
     {
         f.error(
             "block_size",
@@ -279,7 +291,25 @@ pub fn plan(p: &Params) -> (Plan, Findings) {
         f.push(x);
     }
 
+    let namespace_selector = p
+        .str("namespace_selector")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    if let Some(ns) = &namespace_selector
+        && let Err(x) = crate::calico::selector::validate_selector("namespace_selector", ns)
+    {
+        f.push(x);
+    }
+    let disable_bgp_export = p.bool("disable_bgp_export");
+
     check_uses(&allowed_uses, &vxlan_mode, &ipip_mode, &mut f);
+    check_use_fields(
+        &allowed_uses,
+        &node_selector,
+        disable_bgp_export,
+        namespace_selector.as_deref(),
+        &mut f,
+    );
 
     let nat_outgoing = p
         .get("nat_outgoing")
@@ -384,10 +414,11 @@ pub fn plan(p: &Params) -> (Plan, Findings) {
             ipip_mode,
             nat_outgoing,
             node_selector,
-            disabled: p.bool("disabled"),
-            disable_bgp_export: p.bool("disable_bgp_export"),
+            disabled,
+            disable_bgp_export,
             allowed_uses,
             assignment_mode: p.str("assignment_mode").unwrap_or("Automatic").to_string(),
+            namespace_selector,
         });
     }
     (plan, f)
@@ -433,6 +464,57 @@ fn check_uses(uses: &[String], vxlan: &str, ipip: &str, f: &mut Findings) {
             );
         }
         seen.push(u);
+    }
+}
+
+/// Fields Calico forbids for some uses: a LoadBalancer pool is advertised
+/// from every node, and tunnel addresses belong to nodes, not namespaces.
+/// Texts: the v3.32 CEL rules on IPPoolSpec
+/// (api/pkg/apis/projectcalico/v3/ippool.go), which replaced the checks of
+/// libcalico-go/lib/validator/v3/validator.go: validateIPPoolSpec.
+fn check_use_fields(
+    uses: &[String],
+    node_selector: &str,
+    disable_bgp_export: bool,
+    namespace_selector: Option<&str>,
+    f: &mut Findings,
+) {
+    let lb = uses.iter().any(|u| u == "LoadBalancer");
+    // validateIPPoolSpec: `isLoadBalancer && pool.DisableBGPExport`.
+    if lb && disable_bgp_export {
+        f.error(
+            "disable_bgp_export",
+            "LoadBalancer IP pools cannot disable BGP export: Calico refuses the pool, since \
+             Service LoadBalancer addresses reach clients only through the routes BGP \
+             advertises.",
+            "set disable_bgp_export: false on the LoadBalancer pool.",
+        );
+    }
+    // validateIPPoolSpec: `isLoadBalancer && pool.NodeSelector != "all()"`.
+    if lb && node_selector != DEFAULT_SELECTOR {
+        f.error(
+            "node_selector",
+            format!(
+                "IP Pool with AllowedUse LoadBalancer must have nodeSelector set to all() (it \
+                 is {node_selector:?}): Calico refuses the pool, since LoadBalancer addresses \
+                 are not per-node."
+            ),
+            "omit node_selector (all()) on the LoadBalancer pool.",
+        );
+    }
+    // validateIPPoolSpec: `hasTunnelUse && pool.NamespaceSelector != ""`.
+    if let Some(ns) = namespace_selector
+        && uses.iter().any(|u| u == "Tunnel")
+    {
+        f.error(
+            "namespace_selector",
+            format!(
+                "IP Pool with AllowedUse Tunnel cannot have namespaceSelector ({ns:?}): tunnel \
+                 IPs are not namespaced resources, so Calico refuses the pool."
+            ),
+            "set allowed_uses: [Workload] on a pool with namespace_selector, and keep a \
+             separate pool for Tunnel addresses.",
+        );
     }
 }
 
@@ -613,6 +695,11 @@ pub fn for_apply(desired: &Value, live: Option<&Value>) -> Value {
         && same_set(&spec["allowedUses"], u)
     {
         spec.insert("allowedUses".into(), u.clone());
+    }
+    // A namespaceSelector the task does not set is cleared, not kept; once
+    // cleared, "" keeps being sent so the next run is a no-op.
+    if !spec.contains_key("namespaceSelector") && live_spec["namespaceSelector"].is_string() {
+        spec.insert("namespaceSelector".into(), json!(""));
     }
     let equal = spec.iter().all(|(k, v)| match k.as_str() {
         "allowedUses" => eff.get(k).is_some_and(|l| same_set(v, l)),

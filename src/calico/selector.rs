@@ -47,6 +47,12 @@ pub fn validate_selector(field: &str, s: &str) -> Result<(), Finding> {
             )),
         }
     });
+    // The same syntax selects nodes (nodeSelector) or namespaces (namespaceSelector).
+    let whom = if field.contains("namespace") {
+        "namespace"
+    } else {
+        "node"
+    };
     result.map_err(|e| {
         let col = s[..e.pos].chars().count() + 1;
         let near: String = s[e.pos..].chars().take(12).collect();
@@ -61,10 +67,10 @@ pub fn validate_selector(field: &str, s: &str) -> Result<(), Finding> {
                 "invalid selector \"{s}\": {} at column {col} (near {near}). Calico cannot \
                  parse it: the projectcalico.org/v3 API rejects the object, and a \
                  crd.projectcalico.org/v1 object is stored unchecked, so IPAM cannot evaluate \
-                 it and no node gets addresses from this pool.",
+                 it and no {whom} gets addresses from this pool.",
                 e.what
             ),
-            e.fix,
+            e.fix.replace("every node", &format!("every {whom}")),
         )
     })
 }

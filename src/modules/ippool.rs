@@ -36,13 +36,15 @@ const OPTIONS: &[OptSpec] = &[
         .doc("spec.natOutgoing: SNAT pod traffic leaving the pool to the node's address; needed for overlay pods to reach the internet and VPC services."),
     OptSpec::new("node_selector", Kind::Str)
         .default("\"all()\"")
-        .doc("spec.nodeSelector in Calico selector syntax, e.g. C(all()) or C(kubernetes.io/os == 'linux')."),
+        .doc("spec.nodeSelector in Calico selector syntax, e.g. C(all()) or C(kubernetes.io/os == 'linux'). Only C(all()) on C(LoadBalancer) pools."),
+    OptSpec::new("namespace_selector", Kind::Str)
+        .doc("spec.namespaceSelector in Calico selector syntax, e.g. C(team == 'web'): only pods of matching namespaces get addresses from the pool. Not on pools with C(Tunnel) in O(allowed_uses) (tunnel addresses belong to nodes). Unset by default; removing it from the task clears it."),
     OptSpec::new("disabled", Kind::Bool)
         .default("false")
         .doc("spec.disabled: no new addresses are allocated from a disabled pool; existing ones stay."),
     OptSpec::new("disable_bgp_export", Kind::Bool)
         .default("false")
-        .doc("spec.disableBGPExport: do not advertise the pool's routes over BGP."),
+        .doc("spec.disableBGPExport: do not advertise the pool's routes over BGP. Not on C(LoadBalancer) pools."),
     OptSpec::new("allowed_uses", Kind::List(&Kind::Str))
         .default("[\"Workload\", \"Tunnel\"]")
         .choices(ippool::USES)
@@ -73,7 +75,7 @@ pub const MODULE: ModuleDef = ModuleDef {
     short_description: "Validate and apply a Calico IPPool, with a safe migration for cidr and blockSize",
     description: &[
         "Applies one Calico IPPool (crd.projectcalico.org/v1) with server-side apply, written as Calico itself stores it: every default explicit (blockSize, vxlanMode, ipipMode, nodeSelector, allowedUses, assignmentMode).",
-        "Before anything is written it checks Calico's own pool rules (strict CIDR, block size bounds, VXLAN and IPIP not both on, no IPIP on IPv6, no link-local overlap, selector syntax) and the ones Calico leaves to you: no overlap with other live pools, the VPC, node subnets or the Service range, and the pool inside the cluster's pod network (kubeadm's podSubnet).",
+        "Before anything is written it checks Calico's own pool rules (strict CIDR, block size bounds, VXLAN and IPIP not both on, no IPIP on IPv6, no link-local overlap, node and namespace selector syntax, LoadBalancer pools exported over BGP from all() nodes, no namespaceSelector on Tunnel pools, the block-size minimum only for enabled pools) and the ones Calico leaves to you: no overlap with other live pools, the VPC, node subnets or the Service range, and the pool inside the cluster's pod network (kubeadm's podSubnet).",
         "A live pool that already means the same (Calico's defaults counted) is not written: a second run reports C(changed=false).",
         "cidr and blockSize are immutable in Calico. A change fails and explains why, unless O(migrate=true): then the new pool is created under a new name and the old one disabled, as Calico's migration guide does.",
         "Check mode writes nothing and reports the same actions, diff and migration plan.",

@@ -130,6 +130,100 @@ fn pool_at_least_one_block() {
     );
 }
 
+/// Calico skips the size check for a disabled pool (validateIPPoolSpec:
+/// `if !pool.Disabled`), so a small disabled pool is valid.
+#[test]
+fn a_disabled_pool_may_be_smaller_than_a_block() {
+    let plan = ok(&seed(
+        json!({"cidr": "10.64.0.0/28", "block_size": 26, "disabled": true}),
+    ));
+    assert_eq!(plan.pool.unwrap().spec()["disabled"], true);
+    broken(
+        &seed(json!({"cidr": "10.64.0.0/28", "block_size": 26, "disabled": false})),
+        "block_size",
+        "IP pool size is too small for use with Calico IPAM",
+    );
+}
+
+/// LoadBalancer pools: BGP export on, nodeSelector all() (validateIPPoolSpec).
+#[test]
+fn loadbalancer_pools_export_bgp_from_every_node() {
+    let lb = |extra: Value| {
+        let mut v = json!({"cidr": "10.200.0.0/24", "allowed_uses": ["LoadBalancer"]});
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        params(v)
+    };
+    ok(&lb(
+        json!({"node_selector": "all()", "disable_bgp_export": false}),
+    ));
+    broken(
+        &lb(json!({"disable_bgp_export": true})),
+        "disable_bgp_export",
+        "LoadBalancer IP pools cannot disable BGP export",
+    );
+    broken(
+        &lb(json!({"node_selector": "zone == 'a'"})),
+        "node_selector",
+        "IP Pool with AllowedUse LoadBalancer must have nodeSelector set to all()",
+    );
+    // Workload pools may do both.
+    ok(&seed(
+        json!({"disable_bgp_export": true, "node_selector": "zone == 'a'"}),
+    ));
+}
+
+#[test]
+fn namespace_selector_syntax_and_uses() {
+    let plan = ok(&seed(
+        json!({"namespace_selector": "team == 'web'", "allowed_uses": ["Workload"]}),
+    ));
+    assert_eq!(
+        plan.pool.unwrap().spec()["namespaceSelector"],
+        "team == 'web'"
+    );
+    // Unset: not written at all, as Calico stores it (omitempty).
+    let plan = ok(&seed(json!({})));
+    assert!(plan.pool.unwrap().spec().get("namespaceSelector").is_none());
+    broken(
+        &seed(json!({"namespace_selector": "team == web", "allowed_uses": ["Workload"]})),
+        "namespace_selector",
+        "",
+    );
+    broken(
+        &seed(json!({"namespace_selector": "global()", "allowed_uses": ["Workload"]})),
+        "namespace_selector",
+        "global() is not allowed",
+    );
+    // The default uses include Tunnel.
+    broken(
+        &seed(json!({"namespace_selector": "team == 'web'"})),
+        "namespace_selector",
+        "IP Pool with AllowedUse Tunnel cannot have namespaceSelector",
+    );
+}
+
+/// A namespaceSelector the task no longer sets is cleared on the live pool;
+/// a pool that never had one is left alone.
+#[test]
+fn a_dropped_namespace_selector_is_cleared() {
+    let spec = json!({"cidr": "192.168.0.0/16", "ipipMode": "Never", "vxlanMode": "Always",
+        "natOutgoing": true, "allowedUses": ["Workload"]});
+    let mut with = spec.clone();
+    with["namespaceSelector"] = json!("team == 'web'");
+    let task = seed(json!({"allowed_uses": ["Workload"]}));
+    let (d, _) = decided(&task, &live(vec![pool_obj("default-ipv4-ippool", with)]));
+    assert_eq!(d.steps[0][0].object["spec"]["namespaceSelector"], "");
+    let (d, _) = decided(
+        &task,
+        &live(vec![pool_obj("default-ipv4-ippool", spec.clone())]),
+    );
+    let sent = &d.steps[0][0].object;
+    assert!(sent["spec"].get("namespaceSelector").is_none(), "{sent}");
+    assert!(crate::kube::diff::is_subset(&sent["spec"], &spec), "{sent}");
+}
+
 #[test]
 fn vxlan_and_ipip_not_both() {
     ok(&seed(
