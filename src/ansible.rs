@@ -1,9 +1,10 @@
 //! Running as an Ansible module: args file in, exactly one JSON object out.
 
+use crate::cli::roles::RoleCall;
 use crate::error::Error;
 use crate::modules::{self, Ctx, Failure};
 use crate::protocol::output::{self, NO_LOG_MASK, Redactor};
-use crate::protocol::{ModuleInput, spec};
+use crate::protocol::{ModuleInput, Outcome, spec};
 use serde_json::{Map, Value};
 
 /// Runs the module named in the args file and returns its result JSON.
@@ -15,7 +16,7 @@ pub fn run(args_path: &str, argv0: Option<&str>) -> Value {
     run_input(input)
 }
 
-pub fn run_input(input: ModuleInput) -> Value {
+pub fn run_input(mut input: ModuleInput) -> Value {
     let Some(module) = modules::find(&input.module) else {
         let names: Vec<&str> = modules::MODULES.iter().map(|m| m.name).collect();
         let e = Error::Input(format!(
@@ -24,6 +25,33 @@ pub fn run_input(input: ModuleInput) -> Value {
             names.join(", ")
         ));
         return output::render(Err((e, Map::new())), &[], None, &Redactor::default());
+    };
+    // Through a role: its variables are checked first and named in errors.
+    let role = match input.role.take().map(|r| RoleCall::new(module.name, &r)) {
+        None => None,
+        Some(Ok(mut r)) => {
+            let findings = r.check(module, &input.args);
+            if !findings.is_empty() {
+                let mut red = Redactor::default();
+                secrets_of_args(module, &input.args, &mut red);
+                return output::render(
+                    Err((Error::Invalid(findings), Map::new())),
+                    &[],
+                    None,
+                    &red,
+                );
+            }
+            r.connection(&mut input.args);
+            Some(r)
+        }
+        Some(Err(e)) => {
+            return output::render(
+                Err((Error::Input(e), Map::new())),
+                &[],
+                None,
+                &Redactor::default(),
+            );
+        }
     };
     let env = |k: &str| std::env::var(k).ok();
     let fqcn = if input.fqcn.contains('.') {
@@ -42,6 +70,10 @@ pub fn run_input(input: ModuleInput) -> Value {
         Err(errors) => {
             let mut r = Redactor::default();
             secrets_of_args(module, &input.args, &mut r);
+            let errors = match &role {
+                Some(role) => errors.iter().map(|e| role.text(e)).collect(),
+                None => errors,
+            };
             return output::render(Err((Error::Args(errors), Map::new())), &[], None, &r);
         }
     };
@@ -73,8 +105,45 @@ pub fn run_input(input: ModuleInput) -> Value {
         }
     };
     let result = rt.block_on(modules::run(&mut ctx));
-    let result = result.map_err(|Failure { error, extra }| (*error, extra));
+    let mut result = result.map_err(|Failure { error, extra }| (*error, extra));
+    if let Some(role) = &role {
+        name_role_variables(role, &mut result, &mut ctx.warnings);
+    }
     output::render(result, &ctx.warnings, invocation, &ctx.redactor)
+}
+
+/// Errors, findings and warnings of a task run through a role name the
+/// role's variables, not the module's options.
+fn name_role_variables(
+    role: &RoleCall,
+    result: &mut Result<Outcome, (Error, Map<String, Value>)>,
+    warnings: &mut [String],
+) {
+    for w in warnings.iter_mut() {
+        *w = role.text(w);
+    }
+    let extra = match result {
+        Ok(o) => {
+            o.warnings.iter_mut().for_each(|w| *w = role.text(w));
+            &mut o.extra
+        }
+        Err((e, extra)) => {
+            match e {
+                Error::Invalid(f) => role.findings(f),
+                Error::Args(a) => a.iter_mut().for_each(|x| *x = role.text(x)),
+                Error::Connection(m) => {
+                    if let Some(note) = role.connection_note() {
+                        m.push_str(&note);
+                    }
+                }
+                _ => {}
+            }
+            extra
+        }
+    };
+    if let Some(f) = extra.get_mut("findings") {
+        role.findings_json(f);
+    }
 }
 
 /// Every string under `users[].user` of a kubeconfig dict: tokens, key data,

@@ -1,5 +1,6 @@
 //! The human CLI: the same modules and engine, with text output.
 
+pub mod roles;
 pub mod vars;
 
 use crate::ansible;

@@ -20,6 +20,8 @@ pub struct ModuleInput {
     pub no_log: bool,
     pub inject_invocation: bool,
     pub verbosity: i64,
+    /// `_netpath_role`, which the collection's roles add (cli::roles).
+    pub role: Option<Value>,
 }
 
 impl ModuleInput {
@@ -104,6 +106,7 @@ impl ModuleInput {
             module,
             fqcn,
             args: Map::new(),
+            role: all.remove("_netpath_role"),
         };
         all.retain(|k, _| !k.starts_with("_ansible_"));
         Ok(ModuleInput { args: all, ..input })

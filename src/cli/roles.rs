@@ -1,0 +1,457 @@
+//! What the binary knows of the collection's roles: every variable (their
+//! meta/argument_specs.yml, held equal by a test), the ones the roles set
+//! themselves, and which role variable feeds each module option. A role
+//! passes `_netpath_role` (its name and the variable names it sees); with it
+//! a module refuses variables no role reads, names role variables in its
+//! errors, and takes `netpath_kubeconfig`/`netpath_context` only when the
+//! user set them, so `module_defaults` apply otherwise.
+
+use crate::modules::ModuleDef;
+use crate::protocol::Kind;
+use crate::validate::Finding;
+use serde_json::{Map, Value};
+
+/// The private argument every role task adds (stripped before validation).
+pub const ARG: &str = "_netpath_role";
+
+/// Prefixes of the roles' variables: an unknown name with one is a typo.
+pub const PREFIXES: &[&str] = &["cni_", "alb_ingress_", "netcheck_", "netpath_"];
+
+/// (role, variable, Ansible type) of every role's argument spec; `*` for
+/// the connection variables all roles share.
+pub const VARIABLES: &[(&str, &str, &str)] = &[
+    ("cni", "cni_plugin", "str"),
+    ("cni", "cni_pod_cidr", "str"),
+    ("cni", "cni_vpc_cidrs", "list"),
+    ("cni", "cni_service_cidr", "str"),
+    ("cni", "cni_ippool_name", "str"),
+    ("cni", "cni_block_size", "int"),
+    ("cni", "cni_vxlan_mode", "str"),
+    ("cni", "cni_ipip_mode", "str"),
+    ("cni", "cni_nat_outgoing", "bool"),
+    ("cni", "cni_node_selector", "str"),
+    ("cni", "cni_ippool_migrate", "bool"),
+    ("cni", "cni_calico_backend", "str"),
+    ("cni", "cni_host_mtu", "int"),
+    ("cni", "cni_veth_mtu", "int"),
+    ("cni", "cni_vxlan_port", "int"),
+    ("cni", "cni_vxlan_vni", "int"),
+    ("cni", "cni_aws_src_dst_check", "str"),
+    ("cni", "cni_typha", "bool"),
+    ("cni", "cni_calico_install", "str"),
+    ("cni", "cni_calico_version", "str"),
+    ("cni", "cni_calico_manifest", "str"),
+    ("cni", "cni_calico_operator_manifests", "list"),
+    ("cni", "cni_calico_checksums", "dict"),
+    ("cni", "cni_calico_cache_dir", "str"),
+    ("cni", "cni_calico_force_conflicts", "bool"),
+    ("cni", "cni_calico_wait", "bool"),
+    ("cni", "cni_calico_wait_timeout", "int"),
+    ("*", "netpath_kubeconfig", "str"),
+    ("*", "netpath_context", "str"),
+    ("alb_ingress", "alb_ingress_cni_plugin", "str"),
+    ("alb_ingress", "alb_ingress_pod_cidr", "str"),
+    ("alb_ingress", "alb_ingress_vpc_cidrs", "list"),
+    ("alb_ingress", "alb_ingress_class_name", "str"),
+    ("alb_ingress", "alb_ingress_class_params", "dict"),
+    ("alb_ingress", "alb_ingress_class_is_default", "bool"),
+    ("alb_ingress", "alb_ingress_class_annotation", "bool"),
+    ("alb_ingress", "alb_ingress_node_port_range", "str"),
+    ("alb_ingress", "alb_ingress_apps", "list"),
+    ("netcheck", "netcheck_cni_plugin", "str"),
+    ("netcheck", "netcheck_pod_cidr", "str"),
+    ("netcheck", "netcheck_vpc_cidrs", "list"),
+    ("netcheck", "netcheck_service_cidr", "str"),
+    ("netcheck", "netcheck_node_port_range", "str"),
+    ("netcheck", "netcheck_ingresses", "list"),
+    ("netcheck", "netcheck_encapsulation", "str"),
+    ("netcheck", "netcheck_vxlan_port", "int"),
+    ("netcheck", "netcheck_bgp", "bool"),
+    ("netcheck", "netcheck_typha", "bool"),
+    ("netcheck", "netcheck_alb_security_group", "str"),
+    ("netcheck", "netcheck_worker_security_group", "str"),
+    ("netcheck", "netcheck_open_node_port_range", "bool"),
+    ("netcheck", "netcheck_fail_on", "str"),
+    ("netcheck", "netcheck_live", "bool"),
+    ("netcheck", "netcheck_apply_security_groups", "bool"),
+    ("netcheck", "netcheck_aws_region", "str"),
+];
+
+/// Names with a role prefix that are not role inputs: what the roles
+/// register or set_fact, task-level vars, the cni module's fact, and the
+/// collection's playbook and action variables. A test holds the first
+/// group equal to roles/*/tasks.
+pub const SET_BY_ROLES: &[&str] = &[
+    "netcheck_result",
+    "netcheck_findings",
+    "netcheck_security_group_rules",
+    "netcheck_terraform",
+    "cni_calico_sources",
+    "cni_calico_manifest_text",
+    "cni_calico_file",
+    "netpath_network",
+    "netpath_hosts",
+    "netpath_remote_cache",
+];
+
+/// Module option (dotted for sub-options) ← role variables in the role's
+/// precedence: the first the user set gave the value.
+type Table = &'static [(&'static str, &'static [&'static str])];
+
+const NETCHECK: Table = &[
+    ("cni_plugin", &["netcheck_cni_plugin", "cni_plugin"]),
+    ("pod_cidr", &["netcheck_pod_cidr", "cni_pod_cidr"]),
+    ("vpc_cidrs", &["netcheck_vpc_cidrs", "cni_vpc_cidrs"]),
+    (
+        "service_cidr",
+        &["netcheck_service_cidr", "cni_service_cidr"],
+    ),
+    (
+        "node_port_range",
+        &["netcheck_node_port_range", "alb_ingress_node_port_range"],
+    ),
+    ("ingresses", &["netcheck_ingresses", "alb_ingress_apps"]),
+    ("encapsulation", &["netcheck_encapsulation"]),
+    ("vxlan_port", &["netcheck_vxlan_port", "cni_vxlan_port"]),
+    ("bgp", &["netcheck_bgp"]),
+    ("typha", &["netcheck_typha", "cni_typha"]),
+    ("alb_security_group", &["netcheck_alb_security_group"]),
+    ("worker_security_group", &["netcheck_worker_security_group"]),
+    ("open_node_port_range", &["netcheck_open_node_port_range"]),
+    ("fail_on", &["netcheck_fail_on"]),
+    ("live", &["netcheck_live"]),
+];
+const ALB_INGRESS: Table = &[
+    ("cni_plugin", &["alb_ingress_cni_plugin", "cni_plugin"]),
+    ("pod_cidr", &["alb_ingress_pod_cidr", "cni_pod_cidr"]),
+    ("vpc_cidrs", &["alb_ingress_vpc_cidrs", "cni_vpc_cidrs"]),
+    ("node_port_range", &["alb_ingress_node_port_range"]),
+    ("ingress_class.name", &["alb_ingress_class_name"]),
+    ("ingress_class.params", &["alb_ingress_class_params"]),
+    (
+        "ingress_class.is_default",
+        &["alb_ingress_class_is_default"],
+    ),
+    (
+        "ingress_class_annotation",
+        &["alb_ingress_class_annotation"],
+    ),
+    ("ingresses", &["alb_ingress_apps"]),
+];
+const CNI_IPPOOL: Table = &[
+    ("name", &["cni_ippool_name"]),
+    ("cidr", &["cni_pod_cidr"]),
+    ("block_size", &["cni_block_size"]),
+    ("vxlan_mode", &["cni_vxlan_mode"]),
+    ("ipip_mode", &["cni_ipip_mode"]),
+    ("nat_outgoing", &["cni_nat_outgoing"]),
+    ("node_selector", &["cni_node_selector"]),
+    ("migrate", &["cni_ippool_migrate"]),
+    ("vpc_cidrs", &["cni_vpc_cidrs"]),
+    ("service_cidr", &["cni_service_cidr"]),
+];
+const CNI_CNI: Table = &[
+    ("cni_plugin", &["cni_plugin"]),
+    ("calico_backend", &["cni_calico_backend"]),
+    ("host_mtu", &["cni_host_mtu"]),
+    ("veth_mtu", &["cni_veth_mtu"]),
+    ("vxlan_port", &["cni_vxlan_port"]),
+    ("vxlan_vni", &["cni_vxlan_vni"]),
+    ("ipip_enabled", &["cni_ipip_mode"]),
+    ("aws_src_dst_check", &["cni_aws_src_dst_check"]),
+    ("typha", &["cni_typha"]),
+    ("wait", &["cni_calico_wait"]),
+    ("wait_timeout", &["cni_calico_wait_timeout"]),
+    ("pod_cidr", &["cni_pod_cidr"]),
+    ("vpc_cidrs", &["cni_vpc_cidrs"]),
+    ("force_conflicts", &["cni_calico_force_conflicts"]),
+];
+const CNI_MANIFEST: Table = &[
+    ("wait", &["cni_calico_wait"]),
+    ("wait_timeout", &["cni_calico_wait_timeout"]),
+    ("force_conflicts", &["cni_calico_force_conflicts"]),
+];
+/// Every role's connection: passed inside `_netpath_role`, not as options.
+const CONNECTION: Table = &[
+    ("kubeconfig", &["netpath_kubeconfig"]),
+    ("context", &["netpath_context"]),
+];
+
+/// (role, module, table) for every module task of roles/*/tasks.
+pub const TASKS: &[(&str, &str, Table)] = &[
+    ("netcheck", "netcheck", NETCHECK),
+    ("alb_ingress", "alb_ingress", ALB_INGRESS),
+    ("cni", "ippool", CNI_IPPOOL),
+    ("cni", "cni", CNI_CNI),
+    ("cni", "manifest", CNI_MANIFEST),
+];
+
+fn known(name: &str) -> bool {
+    VARIABLES.iter().any(|(_, v, _)| *v == name) || SET_BY_ROLES.contains(&name)
+}
+
+/// Optimal string alignment distance: edits plus swaps of neighbours, so
+/// `cird` is one step from `cidr`.
+fn distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// The closest role variable, when it is close enough to be the intent.
+pub fn suggest(name: &str) -> Option<(&'static str, &'static str)> {
+    let limit = (name.len() / 4).clamp(2, 4);
+    VARIABLES
+        .iter()
+        .map(|(role, v, _)| (distance(name, v), *role, *v))
+        .filter(|(d, _, _)| *d <= limit)
+        .min_by_key(|(d, _, _)| *d)
+        .map(|(_, role, v)| (role, v))
+}
+
+/// A finding for every name with a role prefix that no role reads.
+pub fn unknown_variables<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<Finding> {
+    let mut names: Vec<&str> = names
+        .into_iter()
+        .filter(|n| PREFIXES.iter().any(|p| n.starts_with(p)) && !known(n))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|n| {
+            let fix = match suggest(n) {
+                Some((role, v)) => format!(
+                    "did you mean {v}? Rename {n} to {v} (`ansible-doc -t role \
+                     netpath.calico_alb.{}` lists every variable).",
+                    if role == "*" { "cni" } else { role }
+                ),
+                None => format!(
+                    "remove {n}, or rename it to one of the variables `ansible-doc -t role \
+                     netpath.calico_alb.cni` (alb_ingress, netcheck) lists."
+                ),
+            };
+            Finding::error(
+                n,
+                "no netpath role reads this variable, so its value is ignored and the \
+                 default applies instead.",
+                fix,
+            )
+        })
+        .collect()
+}
+
+/// A list variable given as a string: Ansible would split it at commas
+/// (keeping the blanks) or hand the whole text on; neither is what was meant.
+pub fn string_for_list(var: &str, text: &str) -> Finding {
+    let items: Vec<&str> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let shown = if text.chars().count() > 80 {
+        format!("{}…", text.chars().take(80).collect::<String>())
+    } else {
+        text.to_string()
+    };
+    Finding::error(
+        var,
+        format!(
+            "is the string {shown:?} where a list is expected; it would be split at commas, \
+             blanks included, and the module would be handed other values than meant."
+        ),
+        format!("write a YAML list: {var}: [{}]", items.join(", ")),
+    )
+}
+
+/// A module task run through one of the roles.
+#[derive(Debug, Clone)]
+pub struct RoleCall {
+    pub role: String,
+    /// The role-prefixed variable names the role saw (`varnames`).
+    pub variables: Vec<String>,
+    table: Table,
+    /// Connection options the role took from netpath_kubeconfig/context.
+    from_role: Vec<&'static str>,
+    kubeconfig: Option<Value>,
+    context: Option<Value>,
+}
+
+impl RoleCall {
+    /// Reads `_netpath_role` as the roles pass it.
+    pub fn new(module: &str, v: &Value) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "{ARG} must be {{role: NAME, variables: [...]}} as the netpath.calico_alb roles \
+                 pass it"
+            )
+        };
+        let m = v.as_object().ok_or_else(bad)?;
+        let role = m.get("role").and_then(Value::as_str).ok_or_else(bad)?;
+        let table = TASKS
+            .iter()
+            .find(|(r, md, _)| *r == role && *md == module)
+            .map(|(_, _, t)| *t)
+            .ok_or_else(|| format!("{ARG}: role {role:?} has no task for module {module}"))?;
+        let variables = match m.get("variables") {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect(),
+            // `lookup` (not `query`) joins the names with commas.
+            Some(Value::String(s)) => s
+                .split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect(),
+            None | Some(Value::Null) => Vec::new(),
+            Some(_) => return Err(bad()),
+        };
+        let set = |k: &str| m.get(k).filter(|v| !matches!(v, Value::Null)).cloned();
+        let set = |k: &str| set(k).filter(|v| v.as_str() != Some(""));
+        Ok(RoleCall {
+            role: role.to_string(),
+            variables,
+            table,
+            from_role: Vec::new(),
+            kubeconfig: set("kubeconfig"),
+            context: set("context"),
+        })
+    }
+
+    /// Before anything else: unknown variables, and strings where the
+    /// role's list variables go.
+    pub fn check(&self, module: &ModuleDef, args: &Map<String, Value>) -> Vec<Finding> {
+        let mut out = unknown_variables(self.variables.iter().map(String::as_str));
+        for spec in module.options.iter().flat_map(|s| s.iter()) {
+            if let (Kind::List(_), Some(Value::String(s))) = (spec.kind, args.get(spec.name))
+                && let Some(var) = self.variable(spec.name)
+            {
+                out.push(string_for_list(&var, s));
+            }
+        }
+        out
+    }
+
+    /// netpath_kubeconfig and netpath_context, when the user set them, win
+    /// over module_defaults; unset, the role passes nothing and
+    /// module_defaults (or the environment) decide.
+    pub fn connection(&mut self, args: &mut Map<String, Value>) {
+        for (opt, v) in [("kubeconfig", &self.kubeconfig), ("context", &self.context)] {
+            if let Some(v) = v {
+                args.insert(opt.to_string(), v.clone());
+                self.from_role.push(opt);
+            }
+        }
+    }
+
+    /// The role variable (and sub-path) behind a module field.
+    pub fn variable(&self, field: &str) -> Option<String> {
+        let mut best: Option<(&str, &[&str])> = None;
+        for (opt, vars) in self.table.iter().chain(CONNECTION) {
+            let Some(rest) = field.strip_prefix(opt) else {
+                continue;
+            };
+            if !(rest.is_empty() || rest.starts_with(['.', '['])) {
+                continue;
+            }
+            if CONNECTION.iter().any(|(o, _)| o == opt) && !self.from_role.contains(opt) {
+                continue; // set by module_defaults or the task: its own name is right
+            }
+            if best.is_none_or(|(b, _)| opt.len() > b.len()) {
+                best = Some((opt, vars));
+            }
+        }
+        let (opt, vars) = best?;
+        let var = vars
+            .iter()
+            .find(|v| self.variables.iter().any(|s| s == *v))
+            .unwrap_or(&vars[0]);
+        Some(format!("{var}{}", &field[opt.len()..]))
+    }
+
+    pub fn findings(&self, findings: &mut [Finding]) {
+        for f in findings {
+            if let Some(v) = self.variable(&f.field) {
+                f.field = v;
+            }
+        }
+    }
+
+    /// `findings` as returned in JSON (netcheck's result).
+    pub fn findings_json(&self, v: &mut Value) {
+        for f in v.as_array_mut().into_iter().flatten() {
+            if let Some(field) = f.get("field").and_then(Value::as_str)
+                && let Some(var) = self.variable(field)
+            {
+                f["field"] = Value::String(var);
+            }
+        }
+    }
+
+    /// Argument-spec messages and `field: problem` lines name options:
+    /// say the role variables.
+    pub fn text(&self, s: &str) -> String {
+        if let Some((head, rest)) = s.split_once(": ")
+            && !head.contains(' ')
+            && let Some(v) = self.variable(head)
+        {
+            return format!("{v}: {rest}");
+        }
+        let mut out = s.to_string();
+        for (opt, _) in self.table.iter().chain(CONNECTION) {
+            for (pre, post) in [
+                ("'", "'"),
+                ("'", "["),
+                ("'", "."),
+                ("value of ", " "),
+                (" ", "["),
+            ] {
+                let needle = format!("{pre}{opt}{post}");
+                if let Some(var) = self.variable(opt)
+                    && out.contains(&needle)
+                {
+                    out = out.replace(&needle, &format!("{pre}{var}{post}"));
+                }
+            }
+        }
+        out
+    }
+
+    /// A connection error for a kubeconfig or context the role passed.
+    pub fn connection_note(&self) -> Option<String> {
+        if self.from_role.is_empty() {
+            return None;
+        }
+        let vars: Vec<String> = self
+            .from_role
+            .iter()
+            .map(|o| format!("{o} is the role variable netpath_{o}"))
+            .collect();
+        Some(format!(
+            " ({}: fix it there, or unset it to use module_defaults or KUBECONFIG)",
+            vars.join(", ")
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests;

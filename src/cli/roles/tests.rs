@@ -1,0 +1,310 @@
+//! The tables of `cli::roles` against the roles themselves (read from the
+//! repository at test time), and the behaviour built on them.
+
+use super::*;
+use serde_json::json;
+use std::path::Path;
+
+const ROLES: &[&str] = &["cni", "alb_ingress", "netcheck"];
+
+fn yaml(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn role_dir(role: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("roles")
+        .join(role)
+}
+
+/// Role-prefixed names in a template, in order of appearance.
+fn idents(template: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in template.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if PREFIXES.iter().any(|p| w.starts_with(p)) && !out.iter().any(|o| o == w) {
+            out.push(w.to_string());
+        }
+    }
+    out
+}
+
+/// Every task of a role, with blocks flattened.
+fn tasks(role: &str) -> Vec<Map<String, Value>> {
+    let mut out = Vec::new();
+    let dir = role_dir(role).join("tasks");
+    for f in std::fs::read_dir(&dir).unwrap() {
+        let f = f.unwrap().path();
+        for t in yaml(&f).as_array().cloned().unwrap_or_default() {
+            if let Value::Object(t) = t {
+                out.push(t);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn variables_are_the_argument_specs() {
+    let mut from_specs: Vec<(String, String, String)> = Vec::new();
+    for role in ROLES {
+        let spec = yaml(&role_dir(role).join("meta/argument_specs.yml"));
+        let opts = spec["argument_specs"]["main"]["options"]
+            .as_object()
+            .unwrap()
+            .clone();
+        for (name, o) in opts {
+            let owner = if name.starts_with("netpath_") {
+                "*"
+            } else {
+                role
+            };
+            let t = o["type"].as_str().unwrap_or("str").to_string();
+            let entry = (owner.to_string(), name.clone(), t);
+            if !from_specs.contains(&entry) {
+                from_specs.push(entry);
+            }
+        }
+        // Every default is a documented variable.
+        let defaults = yaml(&role_dir(role).join("defaults/main.yml"));
+        for k in defaults.as_object().unwrap().keys() {
+            assert!(
+                known(k),
+                "roles/{role}/defaults sets {k}, which no argument spec has"
+            );
+        }
+    }
+    let mut table: Vec<(String, String, String)> = VARIABLES
+        .iter()
+        .map(|(r, v, t)| (r.to_string(), v.to_string(), t.to_string()))
+        .collect();
+    from_specs.sort();
+    table.sort();
+    assert_eq!(
+        table, from_specs,
+        "cli::roles::VARIABLES != roles/*/meta/argument_specs.yml"
+    );
+}
+
+#[test]
+fn tables_are_the_role_tasks() {
+    let mut seen: Vec<(String, String, String)> = Vec::new();
+    for role in ROLES {
+        for t in tasks(role) {
+            // What the role sets itself is not a typo.
+            for k in ["register"] {
+                if let Some(name) = t.get(k).and_then(Value::as_str) {
+                    assert!(SET_BY_ROLES.contains(&name), "{role}: {k} {name}");
+                }
+            }
+            for k in ["vars", "ansible.builtin.set_fact"] {
+                for name in t
+                    .get(k)
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                    .map(|x| x.0)
+                {
+                    assert!(
+                        known(name),
+                        "{role}: {k} sets {name}, unknown to cli::roles"
+                    );
+                }
+            }
+            let Some((key, args)) = t.iter().find(|(k, _)| k.starts_with("netpath.calico_alb."))
+            else {
+                continue;
+            };
+            let module = key.trim_start_matches("netpath.calico_alb.");
+            let table = TASKS
+                .iter()
+                .find(|(r, m, _)| r == role && *m == module)
+                .map(|(_, _, t)| *t)
+                .unwrap_or_else(|| panic!("no table for {role}/{module}"));
+            let args = args.as_object().unwrap();
+            let private = &args[ARG];
+            assert_eq!(private["role"], json!(role), "{role}/{module}: {ARG}.role");
+            assert!(
+                private["variables"].as_str().unwrap().contains("varnames"),
+                "{role}/{module}: {ARG}.variables"
+            );
+            for opt in ["kubeconfig", "context"] {
+                assert!(
+                    !args.contains_key(opt),
+                    "{role}/{module}: {opt} would override module_defaults"
+                );
+                assert_eq!(
+                    idents(private[opt].as_str().unwrap()),
+                    vec![format!("netpath_{opt}")]
+                );
+            }
+            let mut options: Vec<(String, String)> = Vec::new();
+            for (opt, v) in args.iter().filter(|(k, _)| *k != ARG) {
+                match v {
+                    Value::Object(sub) => options.extend(sub.iter().map(|(s, v)| {
+                        (format!("{opt}.{s}"), v.as_str().unwrap_or("").to_string())
+                    })),
+                    v => options.push((opt.clone(), v.as_str().unwrap_or("").to_string())),
+                }
+            }
+            for (opt, template) in &options {
+                let ids = idents(template);
+                let Some(first) = ids
+                    .first()
+                    .filter(|i| VARIABLES.iter().any(|(_, v, _)| v == i))
+                else {
+                    continue;
+                };
+                let chain = table
+                    .iter()
+                    .find(|(o, _)| o == opt)
+                    .unwrap_or_else(|| {
+                        panic!("{role}/{module}: option {opt} ({first}) not in the table")
+                    })
+                    .1;
+                assert_eq!(chain[0], first, "{role}/{module}: {opt}");
+                for v in chain {
+                    assert!(
+                        ids.iter().any(|i| i == v),
+                        "{role}/{module}: {opt} does not read {v}: {template}"
+                    );
+                }
+            }
+            seen.extend(
+                options
+                    .into_iter()
+                    .map(|(o, _)| (role.to_string(), module.to_string(), o)),
+            );
+        }
+    }
+    for (role, module, table) in TASKS {
+        for (opt, _) in *table {
+            assert!(
+                seen.iter()
+                    .any(|(r, m, o)| r == role && m == module && o == opt),
+                "{role}/{module}: the table has {opt}, no task passes it"
+            );
+        }
+    }
+}
+
+#[test]
+fn suggestions_are_the_closest_names() {
+    assert_eq!(distance("cni_pod_cird", "cni_pod_cidr"), 1);
+    assert_eq!(suggest("cni_pod_cird"), Some(("cni", "cni_pod_cidr")));
+    assert_eq!(
+        suggest("alb_ingress_app"),
+        Some(("alb_ingress", "alb_ingress_apps"))
+    );
+    assert_eq!(
+        suggest("netpath_kubeconf"),
+        Some(("*", "netpath_kubeconfig"))
+    );
+    assert_eq!(suggest("cni_something_else_entirely"), None);
+    let f = unknown_variables([
+        "cni_pod_cird",
+        "cni_pod_cidr",
+        "netcheck_result",
+        "ansible_host",
+        "cni_zzz",
+    ]);
+    let fields: Vec<&str> = f.iter().map(|x| x.field.as_str()).collect();
+    assert_eq!(fields, ["cni_pod_cird", "cni_zzz"]);
+    assert!(
+        f[0].fix.starts_with("did you mean cni_pod_cidr?"),
+        "{}",
+        f[0].fix
+    );
+    assert!(!f[1].fix.contains("did you mean"), "{}", f[1].fix);
+}
+
+#[test]
+fn fields_name_the_variable_the_user_set() {
+    let call = |role: &str, module: &str, vars: &[&str]| {
+        RoleCall::new(module, &json!({"role": role, "variables": vars})).unwrap()
+    };
+    // The netcheck role's own variable when set, else the shared one it defaults to.
+    let c = call(
+        "netcheck",
+        "netcheck",
+        &["alb_ingress_apps", "cni_pod_cidr"],
+    );
+    assert_eq!(
+        c.variable("ingresses[0].rules[0].host").unwrap(),
+        "alb_ingress_apps[0].rules[0].host"
+    );
+    assert_eq!(c.variable("pod_cidr").unwrap(), "cni_pod_cidr");
+    assert_eq!(c.variable("pod_cidrs"), None);
+    let c = call(
+        "netcheck",
+        "netcheck",
+        &["netcheck_ingresses", "alb_ingress_apps"],
+    );
+    assert_eq!(c.variable("ingresses[1]").unwrap(), "netcheck_ingresses[1]");
+    // Nothing set: the role's own name.
+    assert_eq!(c.variable("service_cidr").unwrap(), "netcheck_service_cidr");
+    let c = call("alb_ingress", "alb_ingress", &[]);
+    assert_eq!(
+        c.variable("ingress_class.params.scheme").unwrap(),
+        "alb_ingress_class_params.scheme"
+    );
+    assert_eq!(
+        c.text("argument 'ingresses[0].services[0].port' is of type <class 'str'>"),
+        "argument 'alb_ingress_apps[0].services[0].port' is of type <class 'str'>"
+    );
+    assert_eq!(
+        c.text("value of cni_plugin must be one of: calico"),
+        "value of alb_ingress_cni_plugin must be one of: calico"
+    );
+    assert_eq!(
+        c.text("ingresses[0].group_name: bad Fix: x"),
+        "alb_ingress_apps[0].group_name: bad Fix: x"
+    );
+    assert!(RoleCall::new("ippool", &json!({"role": "alb_ingress"})).is_err());
+    assert!(RoleCall::new("cni", &json!("cni")).is_err());
+}
+
+#[test]
+fn connection_from_the_role_only_when_set() {
+    let mut args = Map::new();
+    args.insert("kubeconfig".into(), json!("/from/module_defaults"));
+    let mut c = RoleCall::new("cni", &json!({"role": "cni", "variables": []})).unwrap();
+    c.connection(&mut args);
+    assert_eq!(args["kubeconfig"], "/from/module_defaults");
+    assert_eq!(
+        c.variable("kubeconfig"),
+        None,
+        "module_defaults' kubeconfig keeps its name"
+    );
+    assert!(c.connection_note().is_none());
+    let mut c = RoleCall::new(
+        "cni",
+        &json!({"role": "cni", "variables": ["netpath_kubeconfig"], "kubeconfig": "/role", "context": ""}),
+    )
+    .unwrap();
+    c.connection(&mut args);
+    assert_eq!(args["kubeconfig"], "/role");
+    assert!(!args.contains_key("context"));
+    assert_eq!(c.variable("kubeconfig").unwrap(), "netpath_kubeconfig");
+    assert!(c.connection_note().unwrap().contains("netpath_kubeconfig"));
+}
+
+#[test]
+fn strings_for_lists_are_refused_with_the_list() {
+    let c = RoleCall::new(
+        "cni",
+        &json!({"role": "cni", "variables": ["cni_vpc_cidrs"]}),
+    )
+    .unwrap();
+    let mut args = Map::new();
+    args.insert("vpc_cidrs".into(), json!("10.0.0.0/16, 10.1.0.0/16"));
+    let f = c.check(&crate::modules::ippool::MODULE, &args);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].field, "cni_vpc_cidrs");
+    assert_eq!(
+        f[0].fix,
+        "write a YAML list: cni_vpc_cidrs: [10.0.0.0/16, 10.1.0.0/16]"
+    );
+    args.insert("vpc_cidrs".into(), json!(["10.0.0.0/16"]));
+    assert!(c.check(&crate::modules::ippool::MODULE, &args).is_empty());
+}
