@@ -185,17 +185,34 @@ fn check_usage_errors_exit_2() {
     let out = module::command().arg("check").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("-f VARS.yml is required"));
-    // A likely typo is pointed out, and the check still runs.
+    // A typo in a role variable is refused with the closest name (a role
+    // task refuses it the same way: tests/role_vars.rs).
     let o = netpath(
         &["check"],
-        &format!("{SEED_VARS}cni_pod_cdir: 10.0.0.0/8\n"),
+        &format!("{SEED_VARS}cni_pod_cird: 172.20.0.0/16\n"),
     );
-    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    assert!(o.stdout.contains("error: cni_pod_cird"), "{}", o.stdout);
     assert!(
-        o.stderr
-            .contains("warning: cni_pod_cdir is not a variable netpath reads"),
+        o.stdout.contains("fix: did you mean cni_pod_cidr?"),
         "{}",
-        o.stderr
+        o.stdout
+    );
+    assert!(!o.stdout.contains("security-group rules"), "{}", o.stdout);
+    // A string where a list goes, with the list to write.
+    let o = netpath(
+        &["check"],
+        &SEED_VARS.replace(
+            "cni_vpc_cidrs: [10.0.0.0/16]",
+            "cni_vpc_cidrs: \"10.0.0.0/16, 10.1.0.0/16\"",
+        ),
+    );
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    assert!(
+        o.stdout
+            .contains("fix: write a YAML list: cni_vpc_cidrs: [10.0.0.0/16, 10.1.0.0/16]"),
+        "{}",
+        o.stdout
     );
 }
 

@@ -2,6 +2,7 @@
 //! variables a user keeps in group_vars, checked or rendered without Ansible
 //! and without a cluster.
 
+use super::roles;
 use crate::alb::{model, netcheck};
 use crate::calico;
 use crate::modules::{alb_ingress, cni, ippool, netcheck as netcheck_module};
@@ -126,28 +127,6 @@ const CALICO_VARS: &[&str] = &[
     "cni_aws_src_dst_check",
     "netcheck_fail_on",
 ];
-/// Prefixes of the roles' variables: an unknown one may be a typo.
-const PREFIXES: &[&str] = &["cni_", "alb_ingress_", "netcheck_"];
-/// The roles' other variables (installation, names), not part of the path.
-const ROLE_ONLY: &[&str] = &[
-    "cni_ippool_name",
-    "cni_block_size",
-    "cni_ippool_migrate",
-    "cni_vxlan_vni",
-    "cni_calico_install",
-    "cni_calico_version",
-    "cni_calico_manifest",
-    "cni_calico_operator_manifests",
-    "cni_calico_checksums",
-    "cni_calico_cache_dir",
-    "cni_calico_wait",
-    "cni_calico_wait_timeout",
-    "netcheck_apply_security_groups",
-    "netcheck_aws_region",
-    "netcheck_live",
-    "cni_calico_force_conflicts",
-];
-
 struct Args {
     file: String,
     output: String,
@@ -226,22 +205,30 @@ fn templated(v: &Value) -> bool {
     }
 }
 
-fn all_known() -> impl Iterator<Item = &'static str> {
-    [CHECK_VARS, RENDER_VARS]
+/// Every variable the CLI reads (a test holds them to the roles').
+#[cfg(test)]
+fn all_read() -> impl Iterator<Item = &'static str> {
+    [CHECK_VARS, RENDER_VARS, IPPOOL_VARS, CNI_VARS]
         .into_iter()
         .flat_map(|t| t.iter().flat_map(|(_, vars)| vars.iter().copied()))
         .chain(CLASS_VARS.iter().map(|(_, v)| *v))
         .chain(CALICO_VARS.iter().copied())
-        .chain(ROLE_ONLY.iter().copied())
 }
 
-/// Unknown variables with the roles' prefixes, for a warning.
-fn unknown_vars(vars: &Map<String, Value>) -> Vec<String> {
-    vars.keys()
-        .filter(|k| PREFIXES.iter().any(|p| k.starts_with(p)))
-        .filter(|k| !all_known().any(|known| known == k.as_str()))
-        .cloned()
-        .collect()
+/// Variables no role reads (a typo), and strings where a role's list goes.
+fn role_findings(vars: &Map<String, Value>) -> Vec<Finding> {
+    let mut out = roles::unknown_variables(vars.keys().map(String::as_str));
+    for (name, v) in vars {
+        let list = roles::VARIABLES
+            .iter()
+            .any(|(_, var, t)| var == name && *t == "list");
+        if let (true, Value::String(s)) = (list, v)
+            && !templated(v)
+        {
+            out.push(roles::string_for_list(name, s));
+        }
+    }
+    out
 }
 
 /// Module options from variables, and which variable set each option (for
@@ -378,8 +365,16 @@ fn read(cmd: &str, args: &[String]) -> Result<(Args, Map<String, Value>), i32> {
         eprintln!("netpath {cmd}: {e}");
         2
     })?;
-    for k in unknown_vars(&vars) {
-        eprintln!("warning: {k} is not a variable netpath reads; a typo?");
+    // The same refusals as a role task's (cli::roles): before any rule runs.
+    let refused = role_findings(&vars);
+    if !refused.is_empty() {
+        print_findings(&refused);
+        eprintln!(
+            "netpath {cmd}: {} role variable{} refused, nothing else was checked",
+            refused.len(),
+            if refused.len() == 1 { "" } else { "s" }
+        );
+        return Err(1);
     }
     Ok((a, vars))
 }
@@ -652,12 +647,32 @@ mod tests {
         let vars = parse_vars("cni_vpc_cidrs: \"{{ vpc }}\"\ncni_pod_cdir: 10.0.0.0/8\n").unwrap();
         let e = to_options(&vars, CHECK_VARS).unwrap_err().join("\n");
         assert!(e.contains("cni_vpc_cidrs is a Jinja template"), "{e}");
-        assert_eq!(unknown_vars(&vars), vec!["cni_pod_cdir".to_string()]);
+        let f = role_findings(&vars);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].field, "cni_pod_cdir");
+        assert!(
+            f[0].fix.starts_with("did you mean cni_pod_cidr?"),
+            "{}",
+            f[0].fix
+        );
         let known = parse_vars(
-            "cni_block_size: 26\nnetcheck_fail_on: never\nalb_ingress_class_name: web\n",
+            "cni_block_size: 26\nnetcheck_fail_on: never\nalb_ingress_class_name: web\n\
+             cni_vpc_cidrs: [10.0.0.0/16]\n",
         )
         .unwrap();
-        assert!(unknown_vars(&known).is_empty());
+        assert!(role_findings(&known).is_empty());
+        let f =
+            role_findings(&parse_vars("cni_vpc_cidrs: \"10.0.0.0/16, 10.1.0.0/16\"\n").unwrap());
+        assert_eq!(
+            f[0].fix,
+            "write a YAML list: cni_vpc_cidrs: [10.0.0.0/16, 10.1.0.0/16]"
+        );
+        for v in all_read() {
+            assert!(
+                roles::VARIABLES.iter().any(|(_, r, _)| *r == v),
+                "the CLI reads {v}, which no role has"
+            );
+        }
         assert!(parse_vars("- a\n").is_err());
     }
 
