@@ -8,6 +8,7 @@
 
 pub mod alb;
 pub mod ansible;
+pub mod aws;
 pub mod calico;
 pub mod cli;
 pub mod docs;

@@ -6,6 +6,7 @@ pub mod cni;
 pub mod ippool;
 pub mod manifest;
 pub mod netcheck;
+pub mod node_provider_id;
 
 use crate::error::Error;
 use crate::kube::{self, Connection, Report, apply};
@@ -32,6 +33,7 @@ pub const MODULES: &[&ModuleDef] = &[
     &netcheck::MODULE,
     &ippool::MODULE,
     &cni::MODULE,
+    &node_provider_id::MODULE,
 ];
 
 pub fn find(name: &str) -> Option<&'static ModuleDef> {
@@ -142,6 +144,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         "netcheck" => netcheck::run(ctx).await,
         "ippool" => ippool::run(ctx).await,
         "cni" => cni::run(ctx).await,
+        "node_provider_id" => node_provider_id::run(ctx).await,
         other => Err(Error::Input(format!(
             "module {other} is declared but has no implementation"
         ))
