@@ -15,7 +15,11 @@ use serde_json::{Map, Value};
 pub const ARG: &str = "_netpath_role";
 
 /// Prefixes of the roles' variables: an unknown name with one is a typo.
+/// `netpath_` is shared with users' own variables (the repository's
+/// molecule scenarios have netpath_plane): only near-misses of the
+/// connection variables count there.
 pub const PREFIXES: &[&str] = &["cni_", "alb_ingress_", "netcheck_", "netpath_"];
+const SHARED_PREFIX: &str = "netpath_";
 
 /// (role, variable, Ansible type) of every role's argument spec; `*` for
 /// the connection variables all roles share.
@@ -232,6 +236,12 @@ pub fn unknown_variables<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<Fi
     let mut names: Vec<&str> = names
         .into_iter()
         .filter(|n| PREFIXES.iter().any(|p| n.starts_with(p)) && !known(n))
+        .filter(|n| {
+            !n.starts_with(SHARED_PREFIX)
+                || ["netpath_kubeconfig", "netpath_context"]
+                    .iter()
+                    .any(|v| distance(n, v) <= 2)
+        })
         .collect();
     names.sort_unstable();
     names.dedup();

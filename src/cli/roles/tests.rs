@@ -207,6 +207,8 @@ fn suggestions_are_the_closest_names() {
         "netcheck_result",
         "ansible_host",
         "cni_zzz",
+        "netpath_plane",
+        "netpath_root",
     ]);
     let fields: Vec<&str> = f.iter().map(|x| x.field.as_str()).collect();
     assert_eq!(fields, ["cni_pod_cird", "cni_zzz"]);
@@ -216,6 +218,10 @@ fn suggestions_are_the_closest_names() {
         f[0].fix
     );
     assert!(!f[1].fix.contains("did you mean"), "{}", f[1].fix);
+    // netpath_ is shared with users' variables: only near-misses count.
+    let f = unknown_variables(["netpath_kubeconfg", "netpath_contxt", "netpath_plane"]);
+    let fields: Vec<&str> = f.iter().map(|x| x.field.as_str()).collect();
+    assert_eq!(fields, ["netpath_contxt", "netpath_kubeconfg"]);
 }
 
 #[test]

@@ -1,0 +1,409 @@
+//! Role variables (cli::roles): what a module run through one of the roles
+//! (`_netpath_role`) refuses and how it names things, against the real
+//! plane; then the roles themselves with ansible-playbook, including
+//! module_defaults on the oldest and the newest ansible-core.
+
+mod common;
+
+use common::module::{self, Flags};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+fn role(role: &str, variables: &[&str]) -> Value {
+    json!({"role": role, "variables": variables})
+}
+
+fn msg(o: &module::Output) -> String {
+    o.json["msg"].as_str().unwrap_or_default().to_string()
+}
+
+fn pool(name: &str, cidr: &str) -> Value {
+    json!({
+        "name": name,
+        "cidr": cidr,
+        "kubeconfig": common::plane().kubeconfig,
+    })
+}
+
+const IPPOOL: (&str, &str) = ("crd.projectcalico.org/v1", "IPPool");
+
+#[test]
+fn unknown_role_variable_is_refused_before_anything_is_written() {
+    let name = common::unique_name("typo");
+    let mut args = pool(&name, "10.251.0.0/16");
+    args["_netpath_role"] = role("cni", &["cni_pod_cird", "cni_vpc_cidrs", "netpath_network"]);
+    let o = module::run("ippool", args.clone(), Flags::default());
+    assert_eq!(o.json["failed"], true, "{}", o.json);
+    let m = msg(&o);
+    assert!(m.contains("1 problem found, nothing was written"), "{m}");
+    assert!(
+        m.contains("cni_pod_cird: no netpath role reads this variable"),
+        "{m}"
+    );
+    assert!(m.contains("Fix: did you mean cni_pod_cidr?"), "{m}");
+    assert!(common::get(IPPOOL.0, IPPOOL.1, None, &name).is_none());
+
+    // Registered facts and the cni module's fact are the roles' own.
+    args["_netpath_role"] = role(
+        "cni",
+        &["cni_pod_cidr", "netcheck_result", "netpath_network"],
+    );
+    let o = module::run("ippool", args, Flags::default());
+    assert_eq!(o.json["failed"], false, "{}", o.json);
+    assert!(common::get(IPPOOL.0, IPPOOL.1, None, &name).is_some());
+    common::delete(IPPOOL.0, IPPOOL.1, None, &name);
+}
+
+#[test]
+fn string_where_a_role_list_goes_is_refused_with_the_list_to_write() {
+    let name = common::unique_name("liststr");
+    let mut args = pool(&name, "10.252.0.0/16");
+    args["vpc_cidrs"] = json!("10.0.0.0/16, 10.1.0.0/16");
+    let mut through_role = args.clone();
+    through_role["_netpath_role"] = role("cni", &["cni_vpc_cidrs"]);
+    let o = module::run("ippool", through_role, Flags::default());
+    let m = msg(&o);
+    assert_eq!(o.json["failed"], true, "{}", o.json);
+    assert!(
+        m.contains(
+            "cni_vpc_cidrs: is the string \"10.0.0.0/16, 10.1.0.0/16\" where a list is expected"
+        ),
+        "{m}"
+    );
+    assert!(
+        m.contains("Fix: write a YAML list: cni_vpc_cidrs: [10.0.0.0/16, 10.1.0.0/16]"),
+        "{m}"
+    );
+    assert!(common::get(IPPOOL.0, IPPOOL.1, None, &name).is_none());
+
+    // The preflight: netcheck run by its role refuses it too, naming the
+    // variable the user set.
+    let o = module::run(
+        "netcheck",
+        json!({"vpc_cidrs": "10.0.0.0/16, 10.1.0.0/16", "live": false,
+               "_netpath_role": role("netcheck", &["cni_vpc_cidrs", "cni_pod_cidr"])}),
+        Flags::default(),
+    );
+    assert!(
+        msg(&o).contains("cni_vpc_cidrs: is the string"),
+        "{}",
+        o.json
+    );
+
+    // Called directly the module keeps Ansible's list conversion (split at
+    // commas) and never mentions role variables.
+    let o = module::run("ippool", args, Flags::default());
+    assert!(!msg(&o).contains("YAML list"), "{}", o.json);
+    if o.json["failed"] == false {
+        common::delete(IPPOOL.0, IPPOOL.1, None, &name);
+    }
+}
+
+fn ip_target_app() -> Value {
+    json!([{
+        "name": "app", "namespace": "default", "target_type": "ip",
+        "rules": [{"host": "example.com", "paths": [{"path": "/", "service_name": "svc", "service_port": 80}]}],
+        "services": [{"name": "svc", "port": 80, "target_port": 8080, "selector": {"app": "a"}}],
+    }])
+}
+
+#[test]
+fn errors_through_a_role_name_the_role_variable() {
+    let base = json!({"ingresses": ip_target_app(), "kubeconfig": common::plane().kubeconfig});
+    let mut args = base.clone();
+    args["_netpath_role"] = role("alb_ingress", &["alb_ingress_apps", "cni_plugin"]);
+    let o = module::run(
+        "alb_ingress",
+        args,
+        Flags {
+            check: true,
+            ..Default::default()
+        },
+    );
+    let m = msg(&o);
+    assert!(
+        m.contains("\n- alb_ingress_apps[0].target_type: target-type ip"),
+        "{m}"
+    );
+    assert!(!m.contains("- ingresses[0]"), "{m}");
+    assert_eq!(
+        o.json["findings"][0]["field"],
+        "alb_ingress_apps[0].target_type"
+    );
+
+    // Module-level messages stay as they are when the module is called directly.
+    let o = module::run(
+        "alb_ingress",
+        base.clone(),
+        Flags {
+            check: true,
+            ..Default::default()
+        },
+    );
+    assert!(
+        msg(&o).contains("\n- ingresses[0].target_type: target-type ip"),
+        "{}",
+        o.json
+    );
+
+    // netcheck (the preflight): its findings, failed or published, name
+    // alb_ingress_apps, which the user set (netcheck_ingresses was not).
+    let o = module::run(
+        "netcheck",
+        json!({"ingresses": ip_target_app(), "live": false,
+               "_netpath_role": role("netcheck", &["alb_ingress_apps", "cni_pod_cidr"])}),
+        Flags::default(),
+    );
+    assert!(
+        msg(&o).contains("- alb_ingress_apps[0].target_type: target-type ip"),
+        "{}",
+        o.json
+    );
+    assert_eq!(
+        o.json["findings"][0]["field"],
+        "alb_ingress_apps[0].target_type"
+    );
+
+    // Argument-spec errors too.
+    let mut bad = base;
+    bad["ingresses"][0]["services"][0]["port"] = json!("eighty");
+    bad["_netpath_role"] = role("alb_ingress", &["alb_ingress_apps"]);
+    let o = module::run(
+        "alb_ingress",
+        bad,
+        Flags {
+            check: true,
+            ..Default::default()
+        },
+    );
+    assert!(
+        msg(&o)
+            .contains("argument 'alb_ingress_apps[0].services[0].port' is of type <class 'str'>"),
+        "{}",
+        o.json
+    );
+}
+
+#[test]
+fn the_role_connection_wins_only_when_the_role_variable_is_set() {
+    let p = common::plane();
+    // kubeconfig as module_defaults give it, the role passing none: used.
+    let o = module::run_env(
+        "netcheck",
+        json!({"live": true, "kubeconfig": p.kubeconfig,
+               "_netpath_role": role("netcheck", &[])}),
+        Flags::default(),
+        &[("KUBECONFIG", "/nonexistent/kubeconfig")],
+    );
+    assert_eq!(o.json["failed"], false, "{}", o.json);
+    // netpath_kubeconfig set: it wins, and a failure names it.
+    let o = module::run_env(
+        "netcheck",
+        json!({"live": true, "kubeconfig": p.kubeconfig,
+               "_netpath_role": {"role": "netcheck", "variables": ["netpath_kubeconfig"],
+                                 "kubeconfig": "/nonexistent/admin.conf"}}),
+        Flags::default(),
+        &[("KUBECONFIG", "/nonexistent/kubeconfig")],
+    );
+    let m = msg(&o);
+    assert_eq!(o.json["failed"], true, "{}", o.json);
+    assert!(m.contains("/nonexistent/admin.conf"), "{m}");
+    assert!(
+        m.contains("kubeconfig is the role variable netpath_kubeconfig"),
+        "{m}"
+    );
+}
+
+// --- the roles, with ansible-playbook -------------------------------------
+
+/// A collection tree in `dir`: the repository's roles, action plugins and
+/// meta (action groups), and this test build's binary under every module name.
+fn collection(dir: &Path) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let coll = dir.join("collections/ansible_collections/netpath/calico_alb");
+    for sub in ["plugins/action", "plugins/plugin_utils", "meta"] {
+        std::fs::create_dir_all(coll.join(sub)).unwrap();
+        for f in std::fs::read_dir(root.join("collection").join(sub)).unwrap() {
+            let f = f.unwrap().path();
+            if f.is_file() {
+                std::fs::copy(&f, coll.join(sub).join(f.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    std::os::unix::fs::symlink(root.join("roles"), coll.join("roles")).unwrap();
+    std::fs::create_dir_all(coll.join("libexec")).unwrap();
+    std::fs::create_dir_all(coll.join("plugins/modules")).unwrap();
+    std::fs::copy(
+        assert_cmd::cargo::cargo_bin!("netpath"),
+        coll.join("libexec/netpath"),
+    )
+    .unwrap();
+    for m in ["manifest", "ippool", "cni", "alb_ingress", "netcheck"] {
+        std::os::unix::fs::symlink(
+            "../../libexec/netpath",
+            coll.join("plugins/modules").join(m),
+        )
+        .unwrap();
+    }
+    dir.join("collections")
+}
+
+/// The ansible-core venvs to run the roles on: the pinned one, and 2.16
+/// (module_defaults were lost there) when scripts/venv-core has made it.
+fn cores() -> Vec<(String, PathBuf)> {
+    let mut out = vec![("pinned".to_string(), common::venv_bin())];
+    let cache = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default()
+        .join(".cache/netpath-ansible-cores");
+    match std::fs::read_dir(&cache) {
+        Ok(entries) => {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().to_string();
+                if name.starts_with("ansible-core-2.16.") && e.path().join(".complete").exists() {
+                    out.push((name, e.path().join("bin")));
+                }
+            }
+        }
+        Err(_) => eprintln!(
+            "skipping ansible-core 2.16: no {} (scripts/venv-core 2.16.19 3.11 makes it)",
+            cache.display()
+        ),
+    }
+    out
+}
+
+struct Play {
+    dir: tempfile::TempDir,
+    collections: PathBuf,
+}
+
+impl Play {
+    fn new() -> Play {
+        let dir = tempfile::tempdir().unwrap();
+        let collections = collection(dir.path());
+        std::fs::write(
+            dir.path().join("inventory.yml"),
+            "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n      \
+             ansible_python_interpreter: \"{{ ansible_playbook_python }}\"\n",
+        )
+        .unwrap();
+        Play { dir, collections }
+    }
+
+    /// Runs PLAYBOOK (YAML text) with a KUBECONFIG that points nowhere, so
+    /// only what the play configures can reach the plane. (success, output)
+    fn run(&self, venv: &Path, playbook: &str) -> (bool, String) {
+        let d = self.dir.path();
+        std::fs::write(d.join("play.yml"), playbook).unwrap();
+        let out = common::ansible_playbook(venv, d)
+            .args(["-i", "inventory.yml", "play.yml"])
+            .env("ANSIBLE_COLLECTIONS_PATH", &self.collections)
+            .env("KUBECONFIG", d.join("no-such-kubeconfig"))
+            .output()
+            .expect("ansible-playbook runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+}
+
+/// The site's first two roles with an IPPool of its own, and EXTRA vars.
+fn site_play(pool: &str, connection: &str, extra: &str) -> String {
+    format!(
+        r#"- hosts: localhost
+  gather_facts: false
+{connection}
+  vars:
+    cni_ippool_name: {pool}
+    cni_pod_cidr: 10.253.0.0/16
+{extra}
+  roles:
+    - netpath.calico_alb.netcheck
+    - netpath.calico_alb.cni
+"#
+    )
+}
+
+#[test]
+fn roles_take_module_defaults_and_refuse_typos_and_strings_for_lists() {
+    let p = common::plane();
+    let play = Play::new();
+    let defaults = format!(
+        "  module_defaults:\n    group/netpath.calico_alb.k8s:\n      kubeconfig: {}\n      context: admin",
+        p.kubeconfig.display()
+    );
+    for (core, venv) in cores() {
+        let name = common::unique_name("md");
+        // module_defaults reach every task of the roles (the netcheck role
+        // reads the cluster with them: netcheck_live).
+        let (ok, out) = play.run(
+            &venv,
+            &site_play(&name, &defaults, "    netcheck_live: true"),
+        );
+        assert!(ok, "{core}: {out}");
+        assert!(
+            common::get(IPPOOL.0, IPPOOL.1, None, &name).is_some(),
+            "{core}: {out}"
+        );
+        common::delete(IPPOOL.0, IPPOOL.1, None, &name);
+
+        // The role variable, when set, wins, and the error names it.
+        let (ok, out) = play.run(
+            &venv,
+            &site_play(
+                &name,
+                &defaults,
+                "    netpath_kubeconfig: /nonexistent/admin.conf\n    netcheck_live: true",
+            ),
+        );
+        assert!(!ok, "{core}: {out}");
+        assert!(
+            out.contains("kubeconfig is the role variable netpath_kubeconfig"),
+            "{core}: {out}"
+        );
+
+        // A typo: the preflight stops the play, nothing is written.
+        let (ok, out) = play.run(
+            &venv,
+            &site_play(&name, &defaults, "    cni_pod_cird: 172.20.0.0/16"),
+        );
+        assert!(!ok, "{core}: {out}");
+        assert!(
+            out.contains("cni_pod_cird: no netpath role reads this variable"),
+            "{core}: {out}"
+        );
+        assert!(out.contains("did you mean cni_pod_cidr?"), "{core}: {out}");
+        assert!(
+            out.contains("netpath.calico_alb.netcheck : Check the whole network path"),
+            "{core}: {out}"
+        );
+        assert!(
+            common::get(IPPOOL.0, IPPOOL.1, None, &name).is_none(),
+            "{core}: {out}"
+        );
+
+        // A string where a list goes: the preflight, not the IPPool task.
+        let (ok, out) = play.run(
+            &venv,
+            &site_play(
+                &name,
+                &defaults,
+                "    cni_vpc_cidrs: \"10.0.0.0/16, 10.1.0.0/16\"",
+            ),
+        );
+        assert!(!ok, "{core}: {out}");
+        assert!(
+            out.contains("write a YAML list: cni_vpc_cidrs: [10.0.0.0/16, 10.1.0.0/16]"),
+            "{core}: {out}"
+        );
+        assert!(!out.contains("Apply the Calico IPPool"), "{core}: {out}");
+        assert!(
+            common::get(IPPOOL.0, IPPOOL.1, None, &name).is_none(),
+            "{core}: {out}"
+        );
+    }
+}
