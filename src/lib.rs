@@ -16,6 +16,7 @@ pub mod error;
 pub mod kube;
 pub mod modules;
 pub mod net;
+pub mod preflight;
 pub mod protocol;
 pub mod validate;
 

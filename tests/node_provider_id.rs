@@ -1,6 +1,8 @@
-//! `node_provider_id` on the real plane: Nodes made by the test (there is no
-//! kubelet), and an IMDSv2 instance metadata service on loopback that, like
-//! a hardened instance, answers only requests carrying its session token.
+//! Nodes and their providerIDs on the real plane: `netcheck`'s live Node
+//! check and the `node_provider_id` fix. Nodes are made by the test (there
+//! is no kubelet); the instance metadata service is an IMDSv2 one on
+//! loopback that, like a hardened instance, answers only requests carrying
+//! its session token.
 
 mod common;
 
@@ -105,8 +107,25 @@ fn serve(
     }
 }
 
+/// A Node made by a test, deleted when the test ends (pass or panic):
+/// Nodes are cluster-wide, and other tests' preflights read every Node.
+struct TestNode(String);
+
+impl std::ops::Deref for TestNode {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        common::delete("v1", "Node", None, &self.0);
+    }
+}
+
 /// A Node as kubelet registers it without --provider-id: Ready, with an InternalIP.
-fn node(ip: &str, provider_id: Option<&str>) -> String {
+fn node(ip: &str, provider_id: Option<&str>) -> TestNode {
     let name = unique_name("ip-node");
     let mut obj = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}});
     if let Some(p) = provider_id {
@@ -130,7 +149,7 @@ fn node(ip: &str, provider_id: Option<&str>) -> String {
         .await
         .expect("patch Node status");
     });
-    name
+    TestNode(name)
 }
 
 fn get_node(name: &str) -> Value {
@@ -178,7 +197,7 @@ fn metadata_sets_provider_id_once_check_mode_writes_nothing() {
         },
     );
     assert_eq!(check.json["changed"], true, "{}", check.stdout);
-    assert_eq!(check.json["node_name"], name.as_str());
+    assert_eq!(check.json["node_name"], &*name);
     assert_eq!(
         check.json["provider_id"],
         "aws:///eu-west-1b/i-0a1b2c3d4e5f60718"
@@ -227,7 +246,7 @@ fn metadata_sets_provider_id_once_check_mode_writes_nothing() {
 fn inventory_ids_by_node_name() {
     let name = node(&test_ip(), None);
     let a = args(
-        json!({"node_name": name, "instance_id": "i-0123456789abcdef0", "availability_zone": "eu-west-1a"}),
+        json!({"node_name": &*name, "instance_id": "i-0123456789abcdef0", "availability_zone": "eu-west-1a"}),
     );
     let out = module::run("node_provider_id", a.clone(), Flags::default());
     assert_eq!(out.json["changed"], true, "{}", out.stdout);
@@ -246,7 +265,7 @@ fn a_different_provider_id_is_reported_never_changed() {
     let rv = resource_version(&get_node(&name));
     let out = module::run(
         "node_provider_id",
-        args(json!({"node_name": name, "provider_id": "aws:///eu-west-1a/i-00000000000000002"})),
+        args(json!({"node_name": &*name, "provider_id": "aws:///eu-west-1a/i-00000000000000002"})),
         Flags::default(),
     );
     assert_eq!(out.json["failed"], true, "{}", out.stdout);
@@ -266,15 +285,15 @@ fn bad_input_writes_nothing() {
     let rv = resource_version(&get_node(&name));
     let cases = [
         (
-            json!({"node_name": name, "provider_id": "i-0123456789abcdef0"}),
+            json!({"node_name": &*name, "provider_id": "i-0123456789abcdef0"}),
             "provider_id: \"i-0123456789abcdef0\" is not of the form aws:///<availability-zone>/<instance-id>",
         ),
         (
-            json!({"node_name": name, "instance_id": "i-xyz", "availability_zone": "eu-west-1a"}),
+            json!({"node_name": &*name, "instance_id": "i-xyz", "availability_zone": "eu-west-1a"}),
             "instance_id: \"i-xyz\" is not an EC2 instance ID",
         ),
         (
-            json!({"node_name": name, "instance_id": "i-0abc"}),
+            json!({"node_name": &*name, "instance_id": "i-0abc"}),
             "availability_zone",
         ),
         (
@@ -312,5 +331,142 @@ fn bad_input_writes_nothing() {
         resource_version(&get_node(&name)),
         rv,
         "a refused run wrote the Node"
+    );
+}
+
+/// netcheck's Ingress with `target-node-labels` on a label only this test's
+/// Nodes carry, so other Nodes of the shared plane are not its targets.
+fn netcheck_args(label: &str, kubeconfig_context: Option<&str>) -> Value {
+    let mut a = json!({"kubeconfig": plane().kubeconfig.to_str().unwrap(),
+        "cni_plugin": "calico", "pod_cidr": "192.168.0.0/16", "vpc_cidrs": ["10.0.0.0/16"],
+        "ingresses": [{"name": "app-ingress", "namespace": "default", "scheme": "internet-facing",
+            "target_type": "instance", "listen_ports": [{"HTTP": 80}],
+            "annotations": {"alb.ingress.kubernetes.io/target-node-labels": format!("netpath-test={label}")},
+            "rules": [{"host": "example.com", "paths": [{"path": "/", "service_name": "app-service", "service_port": 80}]}],
+            "services": [{"name": "app-service", "port": 80, "target_port": 8080, "node_port": 30080}]}]});
+    if let Some(c) = kubeconfig_context {
+        a["context"] = json!(c);
+    }
+    a
+}
+
+fn label_node(name: &str, labels: Value) {
+    let n = name.to_string();
+    block_on(async move {
+        let api: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(plane().client());
+        api.patch(
+            &n,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&json!({"metadata": {"labels": labels}})),
+        )
+        .await
+        .expect("label Node");
+    });
+}
+
+#[test]
+fn netcheck_names_the_node_without_provider_id_and_the_fix_clears_it() {
+    let label = unique_name("l");
+    let good = node(&test_ip(), Some("aws:///eu-west-1a/i-0123456789abcdef0"));
+    let bad = node(&test_ip(), None);
+    let control_plane = node(&test_ip(), None);
+    for n in [&good, &bad, &control_plane] {
+        label_node(n, json!({"netpath-test": label}));
+    }
+    // kubeadm's control-plane label: the controller never registers it.
+    label_node(
+        &control_plane,
+        json!({"node.kubernetes.io/exclude-from-external-load-balancers": ""}),
+    );
+
+    let r = module::run("netcheck", netcheck_args(&label, None), Flags::default()).json;
+    assert_eq!(r["failed"], true, "{r}");
+    let node_errors: Vec<&Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error" && f["field"].as_str().unwrap().starts_with("nodes["))
+        .collect();
+    assert_eq!(
+        node_errors.len(),
+        1,
+        "only the Ready worker without providerID: {r}"
+    );
+    assert_eq!(node_errors[0]["field"], format!("nodes[{}]", &*bad));
+    assert!(
+        node_errors[0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("providerID is not specified for node: {}", &*bad)),
+        "{r}"
+    );
+
+    // The fix: netcheck then passes.
+    let fixed = module::run(
+        "node_provider_id",
+        args(
+            json!({"node_name": &*bad, "instance_id": "i-0fedcba9876543210", "availability_zone": "eu-west-1b"}),
+        ),
+        Flags::default(),
+    );
+    assert_eq!(fixed.json["changed"], true, "{}", fixed.stdout);
+    let r = module::run("netcheck", netcheck_args(&label, None), Flags::default()).json;
+    assert_eq!(r["failed"], false, "{r}");
+
+    // Only the excluded control plane left: nothing can be registered.
+    label_node(&good, json!({"netpath-test": null}));
+    label_node(&bad, json!({"netpath-test": null}));
+    let r = module::run("netcheck", netcheck_args(&label, None), Flags::default()).json;
+    assert_eq!(r["failed"], true, "{r}");
+    assert!(
+        r["msg"]
+            .as_str()
+            .unwrap()
+            .contains("no Node can be registered as a target of Ingress default/app-ingress")
+            && r["msg"]
+                .as_str()
+                .unwrap()
+                .contains("1 labelled node.kubernetes.io/exclude-from-external-load-balancers"),
+        "{r}"
+    );
+}
+
+#[test]
+fn netcheck_notes_nodes_it_may_not_list() {
+    // A user of its own that may read all netcheck reads but Nodes
+    // (impersonated by the admin, so no other test sees the grant).
+    let user = unique_name("no-nodes");
+    plane().create(&json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": user},
+        "rules": [{"apiGroups": [""], "resources": ["services", "configmaps"], "verbs": ["get", "list"]},
+                  {"apiGroups": ["crd.projectcalico.org"], "resources": ["ippools", "felixconfigurations"], "verbs": ["get", "list"]}]}));
+    plane().create(
+        &json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": user},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": user},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]}),
+    );
+    let mut a = netcheck_args("x", None);
+    a["impersonate_user"] = json!(user);
+    let r = module::run("netcheck", a, Flags::default()).json;
+    common::delete(
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRoleBinding",
+        None,
+        &user,
+    );
+    common::delete("rbac.authorization.k8s.io/v1", "ClusterRole", None, &user);
+    assert_eq!(r["failed"], false, "{r}");
+    assert_eq!(r["network"]["live"], true, "the other reads were made: {r}");
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["problem"]
+                .as_str()
+                .unwrap()
+                .contains("Nodes could not be listed (forbidden)")),
+        "{r}"
     );
 }

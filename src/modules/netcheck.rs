@@ -7,8 +7,12 @@ use super::{Ctx, Failure, ModuleDef};
 use crate::alb::{live, netcheck};
 use crate::error::Error;
 use crate::kube::CONNECTION_OPTIONS;
+use crate::kube::apply::api_error;
+use crate::preflight::{self, nodes::NodeView};
 use crate::protocol::{Constraints, Kind, OptSpec, Outcome};
 use crate::validate::Finding;
+use k8s_openapi::api::core::v1::Node;
+use kube::api::{Api, ListParams};
 use serde_json::{Map, Value, json};
 
 const OPTIONS: &[OptSpec] = &[
@@ -51,6 +55,7 @@ pub const MODULE: ModuleDef = ModuleDef {
     short_description: "Check the whole ALB to pod network path and compute its security-group rules",
     description: &[
         "Checks VPC, pod and service CIDRs, the node port range, the CNI and every ingress (the same rules as alb_ingress) and, when a cluster is reachable, the live IPPools, Services with their node ports and the kubeadm ClusterConfiguration.",
+        "With instance targets it also reads the Nodes (paged) as the AWS Load Balancer Controller selects them: not labelled C(node.kubernetes.io/exclude-from-external-load-balancers) (kubeadm's control planes), C(node-role.kubernetes.io/master) or C(alpha.service-controller.kubernetes.io/exclude-balancer), matching C(target-node-labels), Ready. Each such Node without a usable C(spec.providerID) is an error naming it (one blocks every instance target group), and so is an Ingress no Node can serve.",
         "Returns findings (severity, field, problem, fix) and the rules the worker security group needs: ALB security group to the NodePorts in use (or the whole range), node to node for the encapsulation; as C(amazon.aws.ec2_security_group) rules and as Terraform JSON (C(aws_vpc_security_group_ingress_rule)).",
         "Never writes; C(changed) is always false.",
     ],
@@ -121,11 +126,16 @@ network:
 pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     let live_opt = ctx.params.get("live").and_then(Value::as_bool);
     let mut notes: Vec<Finding> = Vec::new();
+    // None: not read (no live state, or Nodes are forbidden).
+    let mut nodes: Option<Vec<NodeView>> = None;
     let state = if live_opt == Some(false) {
         None
     } else {
         match read_live(ctx).await {
-            Ok(l) => Some(l),
+            Ok((l, n)) => {
+                nodes = n;
+                Some(l)
+            }
             // Asked for explicitly: a cluster that cannot be read is a failure.
             Err(e) if live_opt == Some(true) => return Err(e.into()),
             Err(e) => {
@@ -139,6 +149,15 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         }
     };
     let mut r = netcheck::run(&ctx.params, state.as_ref());
+    match &nodes {
+        Some(nodes) => preflight::nodes::check(nodes, &r.plan, &mut r.findings),
+        None if state.is_some() => notes.push(Finding::warning(
+            "live",
+            "Nodes could not be listed (forbidden), so providerIDs and target eligibility were not checked.",
+            "grant list on nodes to include them.",
+        )),
+        None => {}
+    }
     r.findings.extend(notes);
     let errors = r.findings.errors().count();
     let warnings = r.findings.warnings().count();
@@ -184,7 +203,29 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     })
 }
 
-async fn read_live(ctx: &mut Ctx) -> Result<netcheck::Live, Error> {
+/// Nodes as the controller sees them: paged, and only the few fields the
+/// checks use are kept; None when listing them is forbidden.
+async fn read_nodes(client: &kube::Client) -> Result<Option<Vec<NodeView>>, Error> {
+    let api: Api<Node> = Api::all(client.clone());
+    let mut out = Vec::new();
+    let mut lp = ListParams::default().limit(500);
+    loop {
+        let page = match api.list(&lp).await {
+            Ok(p) => p,
+            Err(e) => {
+                let e = api_error("list Nodes".into(), e);
+                return live::unless_forbidden(Err(e));
+            }
+        };
+        out.extend(page.items.iter().map(NodeView::from_node));
+        match page.metadata.continue_ {
+            Some(c) if !c.is_empty() => lp = lp.continue_token(&c),
+            _ => return Ok(Some(out)),
+        }
+    }
+}
+
+async fn read_live(ctx: &mut Ctx) -> Result<(netcheck::Live, Option<Vec<NodeView>>), Error> {
     let conn = ctx.connect().await?;
     let c = &conn.client;
     // A forbidden read leaves that part unchecked; any other failure stops
@@ -193,10 +234,14 @@ async fn read_live(ctx: &mut Ctx) -> Result<netcheck::Live, Error> {
     let ippools = live::list(c, live::IPPOOLS).await?;
     let kubeadm_config = live::unless_forbidden(live::get(c, live::KUBEADM_CONFIG).await)?;
     let felix = live::unless_forbidden(live::get(c, live::FELIX_DEFAULT).await)?;
-    Ok(netcheck::Live {
-        ippools,
-        services,
-        kubeadm_config,
-        felix,
-    })
+    let nodes = read_nodes(c).await?;
+    Ok((
+        netcheck::Live {
+            ippools,
+            services,
+            kubeadm_config,
+            felix,
+        },
+        nodes,
+    ))
 }

@@ -1,0 +1,5 @@
+//! Checks of the whole path that read the cluster's side beyond the objects
+//! netpath writes: what the AWS Load Balancer Controller will do with the
+//! Nodes it finds. Pure: the caller reads the cluster.
+
+pub mod nodes;
