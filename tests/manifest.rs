@@ -253,7 +253,7 @@ fn bad_input_gets_a_specific_message_and_writes_nothing() {
         ),
         (
             with(conn(), json!({"definition": def.clone(), "state": "gone"})),
-            "value of state must be one of: present, absent, got: gone",
+            "value of state must be one of: present, absent, patched, got: gone",
         ),
         (conn(), "one of the following is required: src, definition"),
         (
@@ -574,4 +574,552 @@ fn secret_string_data_is_idempotent() {
         module::Flags::default(),
     );
     assert_eq!(r.json["changed"], json!(false), "{}", r.json);
+}
+
+// --- kubernetes.core.k8s usage (issue 18, item 8) ---------------------------
+
+fn run_ok(args: Value, flags: module::Flags) -> Value {
+    let r = module::run("manifest", args, flags);
+    assert_ne!(r.json["failed"], json!(true), "{}", r.json);
+    r.json
+}
+
+#[test]
+fn k8s_style_result_create_noop_update_check_mode_and_absent_by_name() {
+    let ns = common::namespace("k8sres");
+    // kind/name/namespace fill what the definition leaves out, api_version
+    // defaults to v1: kubernetes.core's "Create a ConfigMap" as written.
+    let args = |v: &str| {
+        with(
+            conn(),
+            json!({"kind": "ConfigMap", "name": "app", "namespace": ns, "definition": {"data": {"k": v}}}),
+        )
+    };
+    let created = run_ok(args("1"), module::Flags::default());
+    assert_eq!(created["changed"], json!(true));
+    assert_eq!(created["method"], "create");
+    let live = common::get("v1", "ConfigMap", Some(&ns), "app").unwrap();
+    let result = &created["result"];
+    assert_eq!(
+        result["metadata"]["uid"], live["metadata"]["uid"],
+        "{result}"
+    );
+    assert_eq!(result["data"]["k"], "1");
+    assert_eq!(
+        (result["apiVersion"].as_str(), result["kind"].as_str()),
+        (Some("v1"), Some("ConfigMap"))
+    );
+    assert!(
+        result["metadata"].get("managedFields").is_none(),
+        "{result}"
+    );
+
+    // No-op: the live object, nothing written.
+    let again = run_ok(args("1"), module::Flags::default());
+    assert_eq!(again["changed"], json!(false));
+    assert_eq!(
+        again["result"]["metadata"]["resourceVersion"],
+        live["metadata"]["resourceVersion"]
+    );
+    assert_eq!(
+        common::resource_version(&common::get("v1", "ConfigMap", Some(&ns), "app").unwrap()),
+        common::resource_version(&live)
+    );
+
+    // Check mode: the object as the server's dry run says it would be.
+    let check = run_ok(
+        args("2"),
+        module::Flags {
+            check: true,
+            ..Default::default()
+        },
+    );
+    assert_eq!(check["changed"], json!(true));
+    assert_eq!(check["result"]["data"]["k"], "2", "{}", check["result"]);
+    assert_eq!(check["result"]["metadata"]["uid"], live["metadata"]["uid"]);
+    let after = common::get("v1", "ConfigMap", Some(&ns), "app").unwrap();
+    assert_eq!(after["data"]["k"], "1", "check mode must not write");
+    assert_eq!(
+        common::resource_version(&after),
+        common::resource_version(&live)
+    );
+
+    // Update: the object as written.
+    let updated = run_ok(args("2"), module::Flags::default());
+    assert_eq!(updated["changed"], json!(true));
+    assert_eq!(updated["method"], "apply");
+    assert_eq!(updated["result"]["data"]["k"], "2");
+    assert_ne!(
+        updated["result"]["metadata"]["resourceVersion"],
+        live["metadata"]["resourceVersion"]
+    );
+
+    // Check mode create: server-side dry run (creationTimestamp, as
+    // kubernetes.core's k8s_check_mode target checks), nothing created.
+    let new = with(
+        conn(),
+        json!({"kind": "ConfigMap", "name": "new", "namespace": ns, "definition": {"data": {"a": "b"}}}),
+    );
+    let c = run_ok(
+        new,
+        module::Flags {
+            check: true,
+            ..Default::default()
+        },
+    );
+    assert_eq!(c["changed"], json!(true));
+    assert!(
+        c["result"]["metadata"]["creationTimestamp"].is_string(),
+        "{}",
+        c["result"]
+    );
+    assert!(common::get("v1", "ConfigMap", Some(&ns), "new").is_none());
+
+    // state: absent by kind, name and namespace, without a definition.
+    let absent = with(
+        conn(),
+        json!({"kind": "ConfigMap", "name": "app", "namespace": ns, "state": "absent"}),
+    );
+    let c = run_ok(
+        absent.clone(),
+        module::Flags {
+            check: true,
+            ..Default::default()
+        },
+    );
+    assert_eq!(c["changed"], json!(true));
+    assert!(
+        common::get("v1", "ConfigMap", Some(&ns), "app").is_some(),
+        "check mode must not delete"
+    );
+    let d = run_ok(absent.clone(), module::Flags::default());
+    assert_eq!(
+        (
+            d["changed"].clone(),
+            d["method"].clone(),
+            d["result"].clone()
+        ),
+        (json!(true), json!("delete"), json!({}))
+    );
+    assert!(common::get("v1", "ConfigMap", Some(&ns), "app").is_none());
+    let d = run_ok(absent, module::Flags::default());
+    assert_eq!(d["changed"], json!(false));
+
+    // Without a name nothing is addressed: refused, not "delete every one".
+    let r = module::run(
+        "manifest",
+        with(
+            conn(),
+            json!({"kind": "ConfigMap", "namespace": ns, "state": "absent"}),
+        ),
+        module::Flags::default(),
+    );
+    assert_eq!(r.json["failed"], json!(true));
+    assert!(
+        r.json["msg"]
+            .as_str()
+            .unwrap()
+            .contains("name is missing: with kind ConfigMap and no definition"),
+        "{}",
+        r.json
+    );
+    // Nor with nothing at all.
+    let r = module::run(
+        "manifest",
+        with(conn(), json!({"namespace": ns})),
+        module::Flags::default(),
+    );
+    assert!(
+        r.json["msg"]
+            .as_str()
+            .unwrap()
+            .contains("one of the following is required: src, definition, template, kind"),
+        "{}",
+        r.json
+    );
+}
+
+#[test]
+fn several_objects_return_result_results_in_definition_order() {
+    let ns = common::unique_name("k8sres-multi");
+    // `inline` is kubernetes.core's alias of definition; the Namespace is
+    // applied first but listed second, as given.
+    let args = with(
+        conn(),
+        json!({"inline": [cm(&ns, "a", json!({"x": "1"})), {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}]}),
+    );
+    let r = run_ok(args.clone(), module::Flags::default());
+    let results = r["result"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{r}");
+    assert_eq!(results[0]["result"]["kind"], "ConfigMap");
+    assert_eq!(results[0]["result"]["data"]["x"], "1");
+    assert_eq!(results[1]["result"]["kind"], "Namespace");
+    assert_eq!(results[1]["result"]["status"]["phase"], "Active");
+    assert_eq!(
+        (results[0]["changed"].clone(), results[0]["method"].clone()),
+        (json!(true), json!("create"))
+    );
+    assert!(
+        r.get("method").is_none(),
+        "method is per object for several: {r}"
+    );
+    let r = run_ok(args, module::Flags::default());
+    assert_eq!(r["result"]["results"][0]["changed"], json!(false));
+
+    // result_limit bounds what a bulk task holds: past it, results only.
+    let r = run_ok(
+        with(
+            conn(),
+            json!({"definition": [cm(&ns, "b", json!({})), cm(&ns, "c", json!({}))], "result_limit": 1}),
+        ),
+        module::Flags::default(),
+    );
+    assert!(r.get("result").is_none(), "{r}");
+    assert_eq!(r["results"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn secret_values_are_masked_in_result() {
+    let ns = common::namespace("k8sres-secret");
+    let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": ns},
+        "stringData": {"password": "hunter2-k8s-compat"}});
+    let r = module::run(
+        "manifest",
+        with(conn(), json!({"definition": secret})),
+        module::Flags::default(),
+    );
+    assert_eq!(
+        r.json["result"]["data"]["password"], "********",
+        "{}",
+        r.json
+    );
+    assert!(
+        !r.stdout.contains("hunter2-k8s-compat") && !r.stdout.contains("aHVudGVyMi1rOHMtY29tcGF0"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// Sets a Pod's status.conditions as a kubelet would (this plane has none).
+fn set_pod_conditions(ns: &str, name: &str, conditions: Value) {
+    let url = format!("/api/v1/namespaces/{ns}/pods/{name}/status");
+    let body = serde_json::to_vec(&json!({"status": {"conditions": conditions}})).unwrap();
+    common::block_on(async move {
+        let client = plane().client();
+        let req = http::Request::builder()
+            .method("PATCH")
+            .uri(url)
+            .header("Content-Type", "application/merge-patch+json")
+            .body(body)
+            .unwrap();
+        client.request_text(req).await.expect("status patch")
+    });
+}
+
+#[test]
+fn wait_condition_waits_for_type_status_and_reason() {
+    let ns = common::namespace("k8swait");
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": ns},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]}});
+    run_ok(
+        with(conn(), json!({"definition": pod})),
+        module::Flags::default(),
+    );
+    let waiting = |cond: Value, timeout: i64| {
+        module::run(
+            "manifest",
+            with(
+                conn(),
+                json!({"definition": pod, "wait": true, "wait_timeout": timeout, "wait_sleep": 1, "wait_condition": cond}),
+            ),
+            module::Flags::default(),
+        )
+    };
+    // Nothing sets the condition: a timeout that says what it waited for.
+    let r = waiting(json!({"type": "Ready"}), 1);
+    assert_eq!(r.json["failed"], json!(true));
+    let msg = r.json["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("Pod") && msg.contains("has no condition Ready=True after 1s"),
+        "{msg}"
+    );
+    assert_eq!(r.json["reason"], "Timeout");
+
+    set_pod_conditions(
+        &ns,
+        "p",
+        json!([{"type": "Ready", "status": "True", "reason": "PodCompleted"}]),
+    );
+    // status: True from YAML arrives as a boolean string: still matches.
+    let r = waiting(json!({"type": "Ready", "status": "true"}), 5);
+    assert_ne!(r.json["failed"], json!(true), "{}", r.json);
+    assert_eq!(
+        r.json["result"]["status"]["conditions"][0]["type"], "Ready",
+        "{}",
+        r.json
+    );
+    assert!(r.json["duration"].is_u64(), "{}", r.json);
+    let r = waiting(json!({"type": "Ready", "reason": "PodCompleted"}), 5);
+    assert_ne!(r.json["failed"], json!(true), "{}", r.json);
+    let r = waiting(json!({"type": "Ready", "reason": "Other"}), 1);
+    assert!(
+        r.json["msg"].as_str().unwrap().contains("(reason Other)"),
+        "{}",
+        r.json
+    );
+    // Without wait_condition a Pod is waited for until Ready, as k8s does.
+    let r = module::run(
+        "manifest",
+        with(
+            conn(),
+            json!({"definition": pod, "wait": true, "wait_timeout": 5}),
+        ),
+        module::Flags::default(),
+    );
+    assert_ne!(r.json["failed"], json!(true), "{}", r.json);
+    // Check mode never waits.
+    set_pod_conditions(&ns, "p", json!([{"type": "Ready", "status": "False"}]));
+    let r = module::run(
+        "manifest",
+        with(
+            conn(),
+            json!({"definition": pod, "wait": true, "wait_timeout": 30, "wait_condition": {"type": "Ready"}}),
+        ),
+        module::Flags {
+            check: true,
+            ..Default::default()
+        },
+    );
+    assert_ne!(r.json["failed"], json!(true), "{}", r.json);
+}
+
+#[test]
+fn kind_alone_finds_its_group_like_kubernetes_core() {
+    let ns = common::namespace("k8sgroup");
+    // kubernetes.core's api_version default v1 finds apps/v1 for a DaemonSet.
+    let r = run_ok(
+        with(
+            conn(),
+            json!({"kind": "DaemonSet", "name": "gone", "namespace": ns, "state": "absent"}),
+        ),
+        module::Flags::default(),
+    );
+    assert_eq!(r["results"][0]["api_version"], "apps/v1", "{r}");
+    assert_eq!(r["changed"], json!(false));
+    // A definition that names its kind but no apiVersion is still refused.
+    let r = module::run(
+        "manifest",
+        with(
+            conn(),
+            json!({"definition": {"kind": "ConfigMap", "metadata": {"name": "x", "namespace": ns}}}),
+        ),
+        module::Flags::default(),
+    );
+    assert!(
+        r.json["msg"]
+            .as_str()
+            .unwrap()
+            .contains("apiVersion is missing"),
+        "{}",
+        r.json
+    );
+}
+
+#[test]
+fn state_patched_updates_only_what_exists() {
+    let ns = common::namespace("k8spatched");
+    let args = |name: &str| {
+        with(
+            conn(),
+            json!({"state": "patched", "definition": cm(&ns, name, json!({"k": "2"}))}),
+        )
+    };
+    let r = run_ok(args("missing"), module::Flags::default());
+    assert_eq!(r["changed"], json!(false));
+    assert_eq!(r["result"], json!({}));
+    assert!(
+        r["warnings"]
+            .to_string()
+            .contains("was not found but will not be created"),
+        "{r}"
+    );
+    assert!(common::get("v1", "ConfigMap", Some(&ns), "missing").is_none());
+    common::apply_as("netpath", &cm(&ns, "there", json!({"k": "1"})));
+    let r = run_ok(args("there"), module::Flags::default());
+    assert_eq!(r["changed"], json!(true));
+    assert_eq!(
+        common::get("v1", "ConfigMap", Some(&ns), "there").unwrap()["data"]["k"],
+        "2"
+    );
+}
+
+#[test]
+fn server_side_apply_options_and_conflict_reason() {
+    let ns = common::namespace("k8sssa");
+    let obj = cm(&ns, "c", json!({"key": "v0"}));
+    let ssa = |manager: &str, force: bool, data: &str| {
+        let mut o = obj.clone();
+        o["data"]["key"] = json!(data);
+        module::run(
+            "manifest",
+            with(
+                conn(),
+                json!({"apply": true, "definition": o, "server_side_apply": {"field_manager": manager, "force_conflicts": force}}),
+            ),
+            module::Flags::default(),
+        )
+    };
+    assert_eq!(ssa("manager-00", false, "v0").json["changed"], json!(true));
+    let live = common::get("v1", "ConfigMap", Some(&ns), "c").unwrap();
+    let managers: Vec<&str> = live["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["manager"].as_str())
+        .collect();
+    assert_eq!(managers, ["manager-00"]);
+    let r = ssa("manager-02", false, "v1");
+    assert_eq!(r.json["failed"], json!(true));
+    assert_eq!(r.json["reason"], "Conflict", "{}", r.json);
+    let r = ssa("manager-02", true, "v1");
+    assert_eq!(r.json["result"]["data"]["key"], "v1", "{}", r.json);
+    // field_manager is required in server_side_apply, as in kubernetes.core.
+    let r = module::run(
+        "manifest",
+        with(conn(), json!({"definition": obj, "server_side_apply": {}})),
+        module::Flags::default(),
+    );
+    assert!(
+        r.json["msg"].as_str().unwrap().contains("field_manager"),
+        "{}",
+        r.json
+    );
+}
+
+/// The collection as the action sees it, with this build's binary.
+fn collection_with_action(dir: &std::path::Path) -> std::path::PathBuf {
+    let coll = dir.join("collections/ansible_collections/netpath/calico_alb");
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("collection");
+    for sub in ["plugins/action", "plugins/plugin_utils", "meta"] {
+        std::fs::create_dir_all(coll.join(sub)).unwrap();
+        for f in std::fs::read_dir(src.join(sub)).unwrap() {
+            let f = f.unwrap().path();
+            if f.is_file() {
+                std::fs::copy(&f, coll.join(sub).join(f.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    std::fs::create_dir_all(coll.join("libexec")).unwrap();
+    std::fs::create_dir_all(coll.join("plugins/modules")).unwrap();
+    std::fs::copy(
+        assert_cmd::cargo::cargo_bin!("netpath"),
+        coll.join("libexec/netpath"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        "../../libexec/netpath",
+        coll.join("plugins/modules/manifest"),
+    )
+    .unwrap();
+    dir.join("collections")
+}
+
+#[test]
+fn action_resolves_src_in_files_and_renders_template_on_the_controller() {
+    let ns = common::namespace("k8saction");
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path();
+    let collections = collection_with_action(w);
+    let role = w.join("roles/app");
+    for sub in ["tasks", "files", "templates"] {
+        std::fs::create_dir_all(role.join(sub)).unwrap();
+    }
+    std::fs::write(
+        role.join("files/cm.yaml"),
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: from-files, namespace: {ns}}}\ndata: {{a: b}}\n"),
+    )
+    .unwrap();
+    // Two documents, a variable and custom delimiters, as kubernetes.core allows.
+    std::fs::write(
+        role.join("templates/cm.j2"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"{{ cm_name }}\", namespace: \"{{ cm_ns }}\"}\ndata: {mode: \"{{ mode }}\"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"{{ cm_name }}-2\", namespace: \"{{ cm_ns }}\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        role.join("templates/custom.j2"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: custom, namespace: \"[[ cm_ns ]]\"}\ndata: {raw: \"{{ not_a_var }}\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        role.join("tasks/main.yml"),
+        r#"- name: A role's files/, as kubernetes.core finds src
+  netpath.calico_alb.manifest:
+    src: cm.yaml
+  register: from_files
+- name: Its templates/, rendered with the task's vars
+  netpath.calico_alb.manifest:
+    template: cm.j2
+  vars:
+    cm_name: rendered
+    mode: production
+  register: rendered
+- name: A template dict with other delimiters
+  netpath.calico_alb.manifest:
+    template:
+      path: custom.j2
+      variable_start_string: "[["
+      variable_end_string: "]]"
+- name: The results, as registered
+  ansible.builtin.assert:
+    that:
+      - from_files.result.data.a == 'b'
+      - rendered.result.results | length == 2
+      - rendered.result.results[0].result.data.mode == 'production'
+- name: A template that is not there
+  netpath.calico_alb.manifest:
+    template: missing.j2
+  register: missing
+  ignore_errors: true
+- name: It fails, naming the template
+  ansible.builtin.assert:
+    that:
+      - missing is failed
+      - "'template missing.j2' in missing.msg"
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        w.join("play.yml"),
+        format!(
+            "- hosts: localhost\n  connection: local\n  gather_facts: false\n  module_defaults:\n    netpath.calico_alb.manifest:\n      kubeconfig: {}\n  vars:\n    cm_ns: {ns}\n  roles: [app]\n",
+            plane().kubeconfig.display()
+        ),
+    )
+    .unwrap();
+    let venv = common::venv_bin();
+    let out = common::ansible_playbook(&venv, w)
+        .args(["-i", "localhost,", "play.yml"])
+        .env("ANSIBLE_COLLECTIONS_PATH", &collections)
+        .env("ANSIBLE_ROLES_PATH", w.join("roles"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        common::get("v1", "ConfigMap", Some(&ns), "from-files").unwrap()["data"]["a"],
+        "b"
+    );
+    assert_eq!(
+        common::get("v1", "ConfigMap", Some(&ns), "rendered").unwrap()["data"]["mode"],
+        "production"
+    );
+    assert!(common::get("v1", "ConfigMap", Some(&ns), "rendered-2").is_some());
+    assert_eq!(
+        common::get("v1", "ConfigMap", Some(&ns), "custom").unwrap()["data"]["raw"],
+        "{{ not_a_var }}"
+    );
 }

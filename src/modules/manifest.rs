@@ -23,7 +23,9 @@ const WAIT_CONDITION: &[OptSpec] = &[
 ];
 
 const SERVER_SIDE_APPLY: &[OptSpec] = &[
-    OptSpec::new("field_manager", Kind::Str).doc("Same as O(field_manager)."),
+    OptSpec::new("field_manager", Kind::Str)
+        .required()
+        .doc("Same as O(field_manager); required, as in kubernetes.core.k8s."),
     OptSpec::new("force_conflicts", Kind::Bool).doc("Same as O(force_conflicts)."),
 ];
 
@@ -47,8 +49,8 @@ const OPTIONS: &[OptSpec] = &[
         .doc("Namespace for namespaced objects that name none. Defaults to the kubeconfig context's namespace."),
     OptSpec::new("state", Kind::Str)
         .default("\"present\"")
-        .choices(&["present", "absent"])
-        .doc("C(present) applies the objects; C(absent) deletes them (unchanged when already gone)."),
+        .choices(&["present", "absent", "patched"])
+        .doc("C(present) applies the objects; C(absent) deletes them (unchanged when already gone); C(patched) applies only the objects that exist, and warns about the others, as kubernetes.core.k8s does."),
     OptSpec::new("wait", Kind::Bool)
         .default("false")
         .doc("Wait for Deployments, DaemonSets and StatefulSets to become available, Pods to become Ready, O(wait_condition) when given, and deleted objects to be gone; O(result) then holds the object as it was when the wait ended. CRDs are always waited for until Established when custom resources follow them. Check mode never waits."),
@@ -191,13 +193,14 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         ))
         .into());
     }
-    compat::fill_from_params(&mut objects, &ctx.params);
+    let defaulted = compat::fill_from_params(&mut objects, &ctx.params);
     check_objects(&objects)?;
 
     let state = match ctx.params.str("state") {
         Some("absent") => apply::State::Absent,
         _ => apply::State::Present,
     };
+    let single = objects.len() == 1;
     let limit = ctx.params.int("result_limit").unwrap_or(250).max(0) as usize;
     let keep_live = objects.len() <= limit;
     let desired: Vec<Desired> = objects
@@ -209,6 +212,18 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     compat::server_side_apply_options(&mut opts, &ctx.params);
     opts.keep_live = keep_live;
     let mut resolver = Resolver::default();
+    let mut desired = desired;
+    compat::default_api_versions(&conn.client, &mut desired, &defaulted).await?;
+    if ctx.params.str("state") == Some("patched") {
+        let missing = compat::drop_missing(
+            &conn.client,
+            &mut resolver,
+            &mut desired,
+            &opts.default_namespace,
+        )
+        .await?;
+        ctx.warnings.extend(missing);
+    }
     let mut report = apply::apply(&conn.client, &mut resolver, desired.clone(), &opts).await;
     let mut extra = Map::new();
     if keep_live {
@@ -222,7 +237,14 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
             &waits,
         )
         .await;
+        if objects.is_empty() && single {
+            // state=patched and the object does not exist.
+            extra.insert("result".into(), serde_json::json!({}));
+        }
         compat::insert_result(&mut extra, objects);
+    }
+    if let Some(reason) = report.error.as_ref().and_then(compat::reason) {
+        extra.insert("reason".into(), reason.into());
     }
     super::finish(report, extra)
 }

@@ -25,17 +25,19 @@ pub fn addressed(params: &Params) -> Result<Vec<Value>, Error> {
             "name is missing: with kind {kind} and no definition, name says which object to act on. netpath never acts on every {kind} of a namespace (kubernetes.core's delete_all and label_selectors are not supported): give name, or list the objects in definition"
         )));
     };
-    Ok(vec![json!({
-        "apiVersion": params.str("api_version").unwrap_or("v1"),
-        "kind": kind,
-        "metadata": {"name": name},
-    })])
+    // kind and apiVersion come from `fill_from_params`, like a definition
+    // that leaves them out.
+    let _ = kind;
+    Ok(vec![json!({"metadata": {"name": name}})])
 }
 
 /// Fills what each object leaves out from `kind`, `api_version` and `name`,
 /// as kubernetes.core does (the definition wins).
-pub fn fill_from_params(objects: &mut [Value], params: &Params) {
-    for o in objects.iter_mut() {
+/// Returns, per object, whether its apiVersion is the v1 default (see
+/// `default_api_versions`).
+pub fn fill_from_params(objects: &mut [Value], params: &Params) -> Vec<bool> {
+    let mut defaulted = vec![false; objects.len()];
+    for (i, o) in objects.iter_mut().enumerate() {
         let Some(m) = o.as_object_mut() else { continue };
         // kubernetes.core's api_version defaults to v1; here only for an
         // object whose kind comes from the task too, so a definition that
@@ -48,8 +50,9 @@ pub fn fill_from_params(objects: &mut [Value], params: &Params) {
             Some(v) => {
                 m.entry("apiVersion").or_insert_with(|| json!(v));
             }
-            None if kind_from_task => {
-                m.entry("apiVersion").or_insert_with(|| json!("v1"));
+            None if kind_from_task && !m.contains_key("apiVersion") => {
+                m.insert("apiVersion".into(), json!("v1"));
+                defaulted[i] = true;
             }
             None => {}
         }
@@ -59,6 +62,123 @@ pub fn fill_from_params(objects: &mut [Value], params: &Params) {
                 meta.entry("name").or_insert_with(|| json!(name));
             }
         }
+    }
+    defaulted
+}
+
+/// kubernetes.core's default api_version `v1` names a version, not the core
+/// group: `kind: DaemonSet` alone finds apps/v1. The same here, from
+/// discovery, for objects whose apiVersion was defaulted and whose kind the
+/// core group does not serve.
+pub async fn default_api_versions(
+    client: &kube::Client,
+    desired: &mut [Desired],
+    defaulted: &[bool],
+) -> Result<(), Error> {
+    let mut core: Option<Value> = None;
+    let mut groups: Option<Vec<(String, Value)>> = None;
+    for (d, _) in desired.iter_mut().zip(defaulted).filter(|(_, d)| **d) {
+        let kind = d.object["kind"].as_str().unwrap_or_default().to_string();
+        if Resolver::known("v1", &kind).is_some() {
+            continue;
+        }
+        if core.is_none() {
+            core = Some(live::get(client, "/api/v1").await?.unwrap_or(Value::Null));
+        }
+        if serves(core.as_ref().unwrap_or(&Value::Null), &kind) {
+            continue;
+        }
+        if groups.is_none() {
+            let mut found = Vec::new();
+            let list = live::get(client, "/apis").await?.unwrap_or(Value::Null);
+            for g in list["groups"].as_array().into_iter().flatten() {
+                let has_v1 = g["versions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|v| v["version"] == "v1");
+                if let (true, Some(name)) = (has_v1, g["name"].as_str()) {
+                    let gv = format!("{name}/v1");
+                    if let Some(doc) = live::get(client, &format!("/apis/{gv}")).await? {
+                        found.push((gv, doc));
+                    }
+                }
+            }
+            groups = Some(found);
+        }
+        if let Some((gv, _)) = groups.iter().flatten().find(|(_, doc)| serves(doc, &kind)) {
+            d.object["apiVersion"] = json!(gv);
+        }
+    }
+    Ok(())
+}
+
+fn serves(discovery: &Value, kind: &str) -> bool {
+    discovery["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|r| r["kind"] == kind && !r["name"].as_str().unwrap_or_default().contains('/'))
+}
+
+/// state=patched: objects that do not exist are left out, with
+/// kubernetes.core's warning, instead of being created.
+pub async fn drop_missing(
+    client: &kube::Client,
+    resolver: &mut Resolver,
+    desired: &mut Vec<Desired>,
+    default_ns: &str,
+) -> Result<Vec<String>, Error> {
+    let mut warnings = Vec::new();
+    let mut keep = Vec::with_capacity(desired.len());
+    for d in desired.drain(..) {
+        let o = &d.object;
+        let (av, kind) = (
+            o["apiVersion"].as_str().unwrap_or_default(),
+            o["kind"].as_str().unwrap_or_default(),
+        );
+        let name = o["metadata"]["name"].as_str().unwrap_or_default();
+        let res = resolver.resolve(client, av, kind).await?;
+        let ns = res
+            .namespaced
+            .then(|| o["metadata"]["namespace"].as_str().unwrap_or(default_ns));
+        if live::get(client, &res.object_url(ns, name))
+            .await?
+            .is_some()
+        {
+            keep.push(d);
+        } else {
+            warnings.push(format!(
+                "resource 'kind={kind},name={name}' was not found but will not be created as 'state' parameter has been set to 'patched'"
+            ));
+        }
+    }
+    *desired = keep;
+    Ok(warnings)
+}
+
+/// The Kubernetes status reason of a failed write, as kubernetes.core
+/// returns it in `reason` (`Conflict`, `NotFound`, `Invalid`...).
+pub fn reason(e: &Error) -> Option<&'static str> {
+    match e {
+        Error::Conflict { .. } => Some("Conflict"),
+        Error::Api {
+            status: Some(s), ..
+        } => match s {
+            400 => Some("BadRequest"),
+            401 => Some("Unauthorized"),
+            403 => Some("Forbidden"),
+            404 => Some("NotFound"),
+            409 => Some("Conflict"),
+            410 => Some("Gone"),
+            422 => Some("Invalid"),
+            429 => Some("TooManyRequests"),
+            500 => Some("InternalError"),
+            504 => Some("Timeout"),
+            _ => None,
+        },
+        Error::Timeout(_) => Some("Timeout"),
+        _ => None,
     }
 }
 
