@@ -3,7 +3,7 @@ SHELL := bash
 TARGET := x86_64-unknown-linux-gnu
 BIN := target/$(TARGET)/release/netpath
 
-.PHONY: all build testplane venv test test-rust lint demo collection bench clean
+.PHONY: all build testplane venv test e2e test-rust lint demo collection bench clean
 
 all: build
 
@@ -28,9 +28,15 @@ collection: build venv
 test: build testplane venv
 	scripts/test
 
+## e2e: the controller suite alone: netpath -> the real AWS Load Balancer Controller v3.5.0 -> moto (also part of test)
+e2e: build testplane venv
+	scripts/test-lbc
+
 ## demo: build, start a local control plane, apply the seed's configuration, show it, stop
+## (make demo KEEP=1 leaves the plane running and says how to use and stop it)
+KEEP ?= 0
 demo: build testplane venv
-	scripts/demo
+	NETPATH_SKIP_CARGO=1 KEEP=$(KEEP) scripts/demo
 
 ## bench: side-by-side benchmarks (not part of test)
 bench: build testplane
