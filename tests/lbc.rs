@@ -625,7 +625,7 @@ fn break_nodes_without_or_with_a_wrong_provider_id() {
 /// Fail), on a fresh cluster where IngressClass `alb` does not exist yet,
 /// the first run of alb_ingress succeeds and converges.
 #[test]
-fn webhooks_fresh_cluster_first_run_converges() {
+fn admission_webhooks_fresh_cluster_first_run_converges() {
     let Some(rig) = lbc::webhook_rig() else {
         return;
     };

@@ -118,7 +118,12 @@ impl Rig {
     /// made (Ingresses first, so the LBC's finalizer cleans AWS up).
     pub fn begin(&'static self, prefix: &str) -> Test {
         let guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let t0 = Instant::now();
         self.wait_quiet();
+        eprintln!(
+            "lbc {prefix}: AWS clean of earlier tests after {:.1}s",
+            t0.elapsed().as_secs_f64()
+        );
         let ns = self.plane.namespace(prefix);
         Test {
             rig: self,
