@@ -14,7 +14,10 @@ pub const HELP: &str = "netpath check  -f VARS.yml [-o text|json|terraform]
 netpath render -f VARS.yml
 
 Reads the roles' variables as written in group_vars (literal values; no
-cluster needed). A role's own variable wins over the shared cni_* one.
+cluster needed). A role's own variable wins over the shared cni_* one. A
+cni_*, alb_ingress_* or netcheck_* name no role reads (a typo: the closest
+name is suggested) and a string where a list goes are refused first, as the
+roles refuse them.
     cni_plugin                     calico | aws-vpc-cni
     cni_pod_cidr                   Calico pool / pod network (default 192.168.0.0/16)
     cni_vpc_cidrs                  list of VPC CIDRs (default [10.0.0.0/16])
