@@ -16,6 +16,17 @@ use kube::api::{Api, ListParams};
 use serde_json::{Map, Value, json};
 
 const OPTIONS: &[OptSpec] = &[
+    OptSpec::new("controller_namespace", Kind::Str)
+        .default("\"kube-system\"")
+        .doc("Namespace of the AWS Load Balancer Controller's Deployment, read live."),
+    OptSpec::new("controller_name", Kind::Str)
+        .default("\"aws-load-balancer-controller\"")
+        .doc("Name of the controller's Deployment. Live, netcheck checks that it is available and started with C(--cluster-name), C(--aws-region) and C(--aws-vpc-id) (matching O(cluster_name), O(region) and O(vpc_id) when given), that the IngressClass is the controller's, and which of its webhooks fail closed."),
+    OptSpec::new("cluster_name", Kind::Str).doc(
+        "The cluster name the subnets and the worker security group are tagged for (C(kubernetes.io/cluster/<name>)): the controller's C(--cluster-name) must be the same.",
+    ),
+    OptSpec::new("region", Kind::Str).doc("The AWS region of the path: the controller's C(--aws-region) must be the same."),
+    OptSpec::new("vpc_id", Kind::Str).doc("The VPC of the path: the controller's C(--aws-vpc-id) must be the same."),
     OptSpec::new("service_cidr", Kind::Str)
         .default("\"10.96.0.0/12\"")
         .doc("The Service ClusterIP range (kubeadm networking.serviceSubnet)."),
@@ -116,6 +127,10 @@ node_ports:
   returned: always
   type: list
   elements: dict
+controller:
+  description: The AWS Load Balancer Controller as read live (found, available, cluster_name, region, vpc_id, shared_backend_security_group, webhooks with their failure_policy); null without live state or Ingresses.
+  returned: always
+  type: dict
 network:
   description: The network model (CNI, overlay, pod/VPC/service CIDRs, allowed and recommended target types, node rules).
   returned: always
@@ -128,12 +143,15 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     let mut notes: Vec<Finding> = Vec::new();
     // None: not read (no live state, or Nodes are forbidden).
     let mut nodes: Option<Vec<NodeView>> = None;
+    let mut controller: Option<ControllerState> = None;
+    let mut extra_controller: Option<Value> = None;
     let state = if live_opt == Some(false) {
         None
     } else {
         match read_live(ctx).await {
-            Ok((l, n)) => {
+            Ok((l, n, c)) => {
                 nodes = n;
+                controller = Some(c);
                 Some(l)
             }
             // Asked for explicitly: a cluster that cannot be read is a failure.
@@ -149,6 +167,9 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         }
     };
     let mut r = netcheck::run(&ctx.params, state.as_ref());
+    if let Some(c) = &controller {
+        extra_controller = Some(check_controller(ctx, c, &r.plan, &mut r.findings));
+    }
     match &nodes {
         Some(nodes) => preflight::nodes::check(nodes, &r.plan, &mut r.findings),
         None if state.is_some() => notes.push(Finding::warning(
@@ -170,6 +191,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     extra.insert("terraform".into(), r.terraform);
     extra.insert("node_ports".into(), json!(r.node_ports));
     extra.insert("network".into(), r.network);
+    extra.insert("controller".into(), extra_controller.unwrap_or(Value::Null));
     let msg = format!(
         "{errors} error{}, {warnings} warning{}; {} security-group rule{}",
         if errors == 1 { "" } else { "s" },
@@ -225,7 +247,108 @@ async fn read_nodes(client: &kube::Client) -> Result<Option<Vec<NodeView>>, Erro
     }
 }
 
-async fn read_live(ctx: &mut Ctx) -> Result<(netcheck::Live, Option<Vec<NodeView>>), Error> {
+/// The controller's side as read live; None where the read was forbidden.
+struct ControllerState {
+    deployment: Option<Value>,
+    forbidden: bool,
+    ingress_classes: Vec<Value>,
+    webhooks: Vec<Value>,
+}
+
+async fn read_controller(ctx: &Ctx, c: &kube::Client) -> Result<ControllerState, Error> {
+    let p = &ctx.params;
+    let ns = p.str("controller_namespace").unwrap_or("kube-system");
+    let name = p
+        .str("controller_name")
+        .unwrap_or("aws-load-balancer-controller");
+    let url = format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}");
+    let (deployment, forbidden) = match live::get(c, &url).await {
+        Err(e) if live::status(&e) == Some(403) => (None, true),
+        other => (other?, false),
+    };
+    // A handful per cluster: all of them, since the class each Ingress uses
+    // is known only once the plan is parsed.
+    let ingress_classes =
+        live::unless_forbidden(live::list(c, live::INGRESS_CLASSES).await)?.unwrap_or_default();
+    let mut webhooks = Vec::new();
+    for kind in [
+        "validatingwebhookconfigurations",
+        "mutatingwebhookconfigurations",
+    ] {
+        let url = format!(
+            "/apis/admissionregistration.k8s.io/v1/{kind}/{}",
+            preflight::controller::WEBHOOK_CONFIGURATION
+        );
+        if let Some(mut w) = live::unless_forbidden(live::get(c, &url).await)? {
+            // GET of one object carries its kind; keep only what is used.
+            if let Some(o) = w.as_object_mut() {
+                o.retain(|k, _| k == "kind" || k == "webhooks");
+            }
+            webhooks.push(w);
+        }
+    }
+    Ok(ControllerState {
+        deployment,
+        forbidden,
+        ingress_classes,
+        webhooks,
+    })
+}
+
+/// Controller findings, only where Ingresses are in play; the result's
+/// `controller` value.
+fn check_controller(
+    ctx: &Ctx,
+    c: &ControllerState,
+    plan: &crate::alb::model::Plan,
+    f: &mut crate::validate::Findings,
+) -> Value {
+    use preflight::controller as ctl;
+    if !plan.apps.iter().any(|a| a.present) {
+        return Value::Null;
+    }
+    let p = &ctx.params;
+    let where_ = format!(
+        "{}/{}",
+        p.str("controller_namespace").unwrap_or("kube-system"),
+        p.str("controller_name")
+            .unwrap_or("aws-load-balancer-controller")
+    );
+    if c.forbidden {
+        f.warning(
+            "controller_name",
+            format!("Deployment {where_} could not be read (forbidden), so the controller's flags were not checked."),
+            "grant get on deployments in that namespace to include them.",
+        );
+        return Value::Null;
+    }
+    let expect = ctl::Expect {
+        cluster_name: p.str("cluster_name"),
+        region: p.str("region"),
+        vpc_id: p.str("vpc_id"),
+    };
+    let mut facts = ctl::check_deployment(&where_, c.deployment.as_ref(), &expect, f);
+    let mut seen = std::collections::BTreeSet::new();
+    for app in plan.apps.iter().filter(|a| a.present) {
+        if seen.insert(app.class_name.as_str()) {
+            let live = c
+                .ingress_classes
+                .iter()
+                .find(|k| k["metadata"]["name"] == app.class_name.as_str());
+            ctl::check_ingress_class(&app.class_name, live, f);
+        }
+    }
+    let available = facts["available"].as_bool().unwrap_or(false);
+    // Without the Deployment, fail-closed webhooks are the same warning.
+    if c.deployment.is_some() {
+        facts["webhooks"] = json!(ctl::check_webhooks(&c.webhooks, available, f));
+    }
+    facts
+}
+
+async fn read_live(
+    ctx: &mut Ctx,
+) -> Result<(netcheck::Live, Option<Vec<NodeView>>, ControllerState), Error> {
     let conn = ctx.connect().await?;
     let c = &conn.client;
     // A forbidden read leaves that part unchecked; any other failure stops
@@ -235,6 +358,7 @@ async fn read_live(ctx: &mut Ctx) -> Result<(netcheck::Live, Option<Vec<NodeView
     let kubeadm_config = live::unless_forbidden(live::get(c, live::KUBEADM_CONFIG).await)?;
     let felix = live::unless_forbidden(live::get(c, live::FELIX_DEFAULT).await)?;
     let nodes = read_nodes(c).await?;
+    let controller = read_controller(ctx, c).await?;
     Ok((
         netcheck::Live {
             ippools,
@@ -243,5 +367,6 @@ async fn read_live(ctx: &mut Ctx) -> Result<(netcheck::Live, Option<Vec<NodeView
             felix,
         },
         nodes,
+        controller,
     ))
 }

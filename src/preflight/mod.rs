@@ -2,4 +2,5 @@
 //! netpath writes: what the AWS Load Balancer Controller will do with the
 //! Nodes it finds. Pure: the caller reads the cluster.
 
+pub mod controller;
 pub mod nodes;

@@ -1,5 +1,7 @@
-//! Nodes and their providerIDs on the real plane: `netcheck`'s live Node
-//! check and the `node_provider_id` fix. Nodes are made by the test (there
+//! The controller half of the path as netcheck reads it live, on the real
+//! plane: the Nodes and their providerIDs (and the `node_provider_id` fix),
+//! and the AWS Load Balancer Controller's Deployment, IngressClass and
+//! webhooks. Nodes are made by the test (there
 //! is no kubelet); the instance metadata service is an IMDSv2 one on
 //! loopback that, like a hardened instance, answers only requests carrying
 //! its session token.
@@ -469,4 +471,135 @@ fn netcheck_notes_nodes_it_may_not_list() {
                 .contains("Nodes could not be listed (forbidden)")),
         "{r}"
     );
+}
+
+/// A controller Deployment as the chart makes it, with these args, and its
+/// status set as kube-controller-manager would (there is none here).
+fn controller_deployment(ns: &str, args: &[&str], available: bool) {
+    plane().create(&json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "aws-load-balancer-controller", "namespace": ns},
+        "spec": {"selector": {"matchLabels": {"app": "lbc"}},
+            "template": {"metadata": {"labels": {"app": "lbc"}},
+                "spec": {"containers": [{"name": "aws-load-balancer-controller",
+                    "image": "public.ecr.aws/eks/aws-load-balancer-controller:v3.5.0", "args": args}]}}}}));
+    let status = json!({"status": {"replicas": 1, "readyReplicas": if available { 1 } else { 0 }, "availableReplicas": if available { 1 } else { 0 },
+        "conditions": [{"type": "Available", "status": if available { "True" } else { "False" },
+            "reason": "MinimumReplicasAvailable", "message": "test",
+            "lastUpdateTime": "2026-12-01T00:00:00Z", "lastTransitionTime": "2026-12-01T00:00:00Z"}]}});
+    let ns = ns.to_string();
+    block_on(async move {
+        let api: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+            kube::Api::namespaced(plane().client(), &ns);
+        api.patch_status(
+            "aws-load-balancer-controller",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&status),
+        )
+        .await
+        .expect("patch Deployment status");
+    });
+}
+
+fn controller_netcheck(ns: &str, extra: Value) -> Value {
+    let mut a = netcheck_args("none", None);
+    a["controller_namespace"] = json!(ns);
+    for (k, v) in extra.as_object().unwrap() {
+        a[k] = v.clone();
+    }
+    module::run("netcheck", a, Flags::default()).json
+}
+
+fn findings(r: &Value, severity: &str) -> Vec<String> {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == severity)
+        .map(|f| {
+            format!(
+                "{}: {}",
+                f["field"].as_str().unwrap(),
+                f["problem"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn netcheck_reads_the_controllers_deployment() {
+    let ns = common::namespace("lbc-good");
+    controller_deployment(
+        &ns,
+        &[
+            "--cluster-name=netpath",
+            "--aws-region=eu-west-1",
+            "--aws-vpc-id=vpc-0123",
+        ],
+        true,
+    );
+    let expect = json!({"cluster_name": "netpath", "region": "eu-west-1", "vpc_id": "vpc-0123"});
+    let r = controller_netcheck(&ns, expect.clone());
+    let controller_findings: Vec<String> = findings(&r, "error")
+        .into_iter()
+        .chain(findings(&r, "warning"))
+        .filter(|f| {
+            f.starts_with("controller_name")
+                || f.starts_with("cluster_name")
+                || f.starts_with("vpc_id")
+                || f.starts_with("region")
+        })
+        .collect();
+    assert!(
+        controller_findings.is_empty(),
+        "{controller_findings:?}\n{r}"
+    );
+    assert_eq!(r["controller"]["cluster_name"], "netpath", "{r}");
+    assert_eq!(r["controller"]["available"], true, "{r}");
+
+    // The same controller, against a path tagged for another cluster and VPC.
+    let r = controller_netcheck(&ns, json!({"cluster_name": "prod", "vpc_id": "vpc-9999"}));
+    let e = findings(&r, "error");
+    assert!(
+        e.iter().any(|x| x.contains(
+            "runs with --cluster-name=netpath, but this path is tagged for cluster prod"
+        )),
+        "{e:?}"
+    );
+    assert!(
+        e.iter()
+            .any(|x| x.contains("runs with --aws-vpc-id=vpc-0123, not vpc-9999")),
+        "{e:?}"
+    );
+    assert_eq!(r["failed"], true);
+}
+
+#[test]
+fn netcheck_warns_of_a_controller_that_must_introspect_or_is_down() {
+    let ns = common::namespace("lbc-bare");
+    controller_deployment(&ns, &["--cluster-name=netpath"], false);
+    let r = controller_netcheck(&ns, json!({}));
+    let w = findings(&r, "warning");
+    assert!(
+        w.iter()
+            .any(|x| x.contains("without --aws-region and --aws-vpc-id")
+                && x.contains("failed to introspect vpcID from EC2Metadata")),
+        "{w:?}"
+    );
+    assert!(
+        findings(&r, "error")
+            .iter()
+            .any(|x| x.contains("has no available replica")),
+        "{r}"
+    );
+
+    // No controller at all where it is looked for.
+    let r = controller_netcheck(&common::namespace("lbc-none"), json!({}));
+    assert!(
+        findings(&r, "warning")
+            .iter()
+            .any(|x| x.contains("no Deployment")
+                && x.contains("nothing turns the Ingresses into an ALB")),
+        "{r}"
+    );
+    assert_eq!(r["controller"]["found"], false);
 }
