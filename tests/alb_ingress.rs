@@ -747,3 +747,127 @@ fn unknown_option_is_refused_like_ansible() {
         "{r}"
     );
 }
+
+/// A real admission check that, like the AWS Load Balancer Controller's
+/// Ingress webhook (`vingress.elbv2.k8s.aws`), denies an Ingress in `ns`
+/// while the IngressClass `class` does not exist: a ValidatingAdmissionPolicy
+/// whose params are that IngressClass, with parameterNotFoundAction Deny.
+/// Served by kube-apiserver itself; returns once it is in force.
+fn require_ingress_class_by_admission(ns: &str, class: &str) {
+    let name = format!("class-exists-{ns}");
+    common::create(&json!({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": name},
+        "spec": {"failurePolicy": "Fail",
+            "paramKind": {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass"},
+            "matchConstraints": {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}},
+                "resourceRules": [{"apiGroups": ["networking.k8s.io"], "apiVersions": ["v1"],
+                    "operations": ["CREATE", "UPDATE"], "resources": ["ingresses"]}]},
+            "validations": [{"expression": "object.spec.ingressClassName == params.metadata.name",
+                "message": format!("the Ingress must name IngressClass {class}")}]}
+    }));
+    common::create(&json!({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": name},
+        "spec": {"policyName": name, "validationActions": ["Deny"],
+            "paramRef": {"name": class, "parameterNotFoundAction": "Deny"}}
+    }));
+    // The policy reaches admission through an informer: wait until it denies
+    // (an Ingress naming another class, whether or not `class` exists).
+    let probe = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": "probe", "namespace": ns},
+        "spec": {"ingressClassName": format!("{class}-probe"),
+            "defaultBackend": {"service": {"name": "probe", "port": {"number": 80}}}}});
+    let start = std::time::Instant::now();
+    loop {
+        let denied = common::block_on(async {
+            use kube::api::{Api, DynamicObject, PostParams};
+            let ar = kube::core::ApiResource::from_gvk(&kube::core::GroupVersionKind::gvk(
+                "networking.k8s.io",
+                "v1",
+                "Ingress",
+            ));
+            let api: Api<DynamicObject> = Api::namespaced_with(plane().client(), ns, &ar);
+            let obj: DynamicObject = serde_json::from_value(probe.clone()).unwrap();
+            let pp = PostParams {
+                dry_run: true,
+                ..Default::default()
+            };
+            matches!(api.create(&pp, &obj).await, Err(kube::Error::Api(s)) if s.message.contains("ValidatingAdmissionPolicy"))
+        });
+        if denied {
+            return;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "the ValidatingAdmissionPolicy never came into force"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Admission of an Ingress may read its IngressClass (the LBC's webhook
+/// does). netpath writes the class first and only then dry-runs the rest:
+/// without that, the dry run is denied on every run and nothing is written.
+#[test]
+fn ingress_class_is_written_before_ingresses_meet_admission() {
+    let ns = common::namespace("admission");
+    let class = common::unique_name("alb-adm");
+    require_ingress_class_by_admission(&ns, &class);
+    let args = |class: &str| {
+        json!({"ingress_class": {"name": class, "is_default": false},
+            "ingresses": [seed_app(&ns)]})
+    };
+    assert!(
+        common::get("networking.k8s.io/v1", "IngressClass", None, &class).is_none(),
+        "the class must be new"
+    );
+    let r = run(args(&class));
+    assert_eq!(r["failed"], json!(false), "{r}");
+    assert_eq!(r["changed"], json!(true), "{r}");
+    assert!(common::get("networking.k8s.io/v1", "IngressClass", None, &class).is_some());
+    let ing = ingress(&ns, "app-ingress");
+    assert_eq!(
+        ing.as_ref().unwrap()["spec"]["ingressClassName"],
+        class.as_str()
+    );
+    let rvs = (rv(&ing), rv(&service(&ns, "app-service")));
+    let r = run(args(&class));
+    assert_eq!(r["changed"], json!(false), "{r}");
+    assert_eq!(
+        (
+            rv(&ingress(&ns, "app-ingress")),
+            rv(&service(&ns, "app-service"))
+        ),
+        rvs,
+        "a converged task writes nothing"
+    );
+
+    // Denied by admission after the class was written: reported as the
+    // policy's denial (never as RBAC), saying what was written and that
+    // nothing else was.
+    let ns2 = common::namespace("admission-deny");
+    require_ingress_class_by_admission(&ns2, &class);
+    let other = common::unique_name("alb-other");
+    let r = run(
+        json!({"ingress_class": {"name": other, "is_default": false},
+        "ingresses": [seed_app(&ns2)]}),
+    );
+    let msg = r["msg"].as_str().unwrap_or_default();
+    assert_eq!(r["failed"], json!(true), "{r}");
+    for want in [
+        "ValidatingAdmissionPolicy",
+        "denied request",
+        &format!("the Ingress must name IngressClass {class}"),
+        "refused by admission control, not by RBAC",
+        &format!("created IngressClass {other}"),
+        "nothing else was written",
+    ] {
+        assert!(msg.contains(want), "{want:?} missing in: {msg}");
+    }
+    assert!(!msg.contains("RBAC does not allow"), "{msg}");
+    assert!(ingress(&ns2, "app-ingress").is_none());
+    assert!(service(&ns2, "app-service").is_none());
+    common::delete("networking.k8s.io/v1", "IngressClass", None, &other);
+}

@@ -137,6 +137,9 @@ struct Decided {
     /// The live object, kept only with `Options::keep_live`.
     live: Option<Value>,
     diff: Option<DiffEntry>,
+    /// The phase whose writes this object's admission reads (see
+    /// `admission_waits_for`): it is dry-run only once that phase is written.
+    waits_for: Option<u8>,
 }
 
 struct Item {
@@ -146,13 +149,62 @@ struct Item {
     name: String,
 }
 
+/// Write order: what admission of later objects reads comes first (a
+/// namespace, a kind's CRD, and an Ingress's class and its parameters, which
+/// the AWS Load Balancer Controller's Ingress webhook looks up); deletes run
+/// in the reverse order.
 fn phase(kind: &str, state: State) -> u8 {
     let p = match kind {
         "Namespace" => 0,
         "CustomResourceDefinition" => 1,
-        _ => 2,
+        "IngressClassParams" => 2,
+        "IngressClass" => 3,
+        _ => 4,
     };
     if state == State::Absent { 10 - p } else { p }
+}
+
+/// The latest phase whose writes in this task `d`'s admission depends on:
+/// its namespace is new, its kind comes with a CRD of this task, or it is an
+/// Ingress while this task writes an IngressClass or IngressClassParams.
+/// Such an object cannot be dry-run before that phase is written.
+fn admission_waits_for(d: &Decided, all: &[Decided]) -> Option<u8> {
+    let it = &d.item;
+    if d.action == Action::Unchanged || it.desired.state == State::Absent {
+        return None;
+    }
+    let written = |kind: &str| {
+        all.iter().any(|o| {
+            o.item.resource.kind == kind && matches!(o.action, Action::Created | Action::Updated)
+        })
+    };
+    let mut after = None;
+    let new_namespace = it.namespace.as_deref().is_some_and(|ns| {
+        all.iter().any(|o| {
+            o.item.resource.kind == "Namespace" && o.action == Action::Created && o.item.name == ns
+        })
+    });
+    if new_namespace {
+        after = Some(phase("Namespace", State::Present));
+    }
+    let task_kind = all.iter().any(|o| {
+        let spec = &o.item.desired.object["spec"];
+        o.item.resource.kind == "CustomResourceDefinition"
+            && o.item.desired.state == State::Present
+            && spec["group"].as_str() == Some(it.resource.group.as_str())
+            && spec["names"]["plural"].as_str() == Some(it.resource.plural.as_str())
+    });
+    if task_kind {
+        after = Some(phase("CustomResourceDefinition", State::Present));
+    }
+    if it.resource.kind == "Ingress" {
+        for kind in ["IngressClassParams", "IngressClass"] {
+            if written(kind) {
+                after = Some(phase(kind, State::Present));
+            }
+        }
+    }
+    after
 }
 
 pub async fn apply(
@@ -188,7 +240,14 @@ async fn run(
     for d in objects {
         items.push(locate(client, resolver, d, &opts.default_namespace).await?);
     }
-    let decided = read_and_decide(client, items, opts).await?;
+    let mut decided = read_and_decide(client, items, opts).await?;
+    let waits: Vec<Option<u8>> = decided
+        .iter()
+        .map(|d| admission_waits_for(d, &decided))
+        .collect();
+    for (d, w) in decided.iter_mut().zip(waits) {
+        d.waits_for = w;
+    }
     if !opts.check_mode {
         dry_run(client, &decided, opts).await?;
     }
@@ -202,7 +261,24 @@ async fn run(
     }
     phases.sort_by_key(|(p, _)| *p);
 
-    for (_, decided) in phases {
+    for i in 0..phases.len() {
+        if !opts.check_mode {
+            let p = phases[i].0;
+            let ready: Vec<&Decided> = phases[i..]
+                .iter()
+                .flat_map(|(_, v)| v)
+                .filter(|d| d.waits_for.is_some_and(|q| q < p))
+                .collect();
+            if !ready.is_empty() {
+                dry_run_after_writes(client, &ready, report, opts).await?;
+                for (_, v) in &mut phases[i..] {
+                    for d in v.iter_mut().filter(|d| d.waits_for.is_some_and(|q| q < p)) {
+                        d.waits_for = None;
+                    }
+                }
+            }
+        }
+        let decided = std::mem::take(&mut phases[i].1);
         let writes = stream::iter(decided.into_iter().map(|d| async move {
             let after = if opts.check_mode || d.action == Action::Unchanged {
                 Ok(None)
@@ -230,6 +306,7 @@ async fn run(
                 action,
                 live,
                 diff,
+                ..
             } = d;
             if item.resource.kind == "CustomResourceDefinition"
                 && matches!(action, Action::Created | Action::Updated)
@@ -254,7 +331,7 @@ async fn run(
             });
         }
         if let Some(e) = first_error {
-            return Err(e);
+            return Err(with_written(e, report, opts));
         }
         // Custom resources later in this task need their CRD served.
         for name in established {
@@ -320,41 +397,20 @@ fn strip_server_fields(obj: &mut Value) {
 }
 
 /// Dry-runs every planned write when there is more than one (a single write
-/// that fails has written nothing anyway). Objects that depend on this task's
-/// own Namespaces or CRDs cannot be checked before those exist, and are not.
+/// that fails has written nothing anyway), except those whose admission
+/// reads objects this task writes first (`admission_waits_for`): those are
+/// dry-run once their phase is written, by `dry_run_after_writes`.
 async fn dry_run(client: &kube::Client, decided: &[Decided], opts: &Options) -> Result<()> {
-    let new_namespaces: Vec<&str> = decided
-        .iter()
-        .filter(|d| d.item.resource.kind == "Namespace" && d.action == Action::Created)
-        .map(|d| d.item.name.as_str())
-        .collect();
-    let task_kinds: Vec<(&str, &str)> = decided
-        .iter()
-        .filter(|d| {
-            d.item.resource.kind == "CustomResourceDefinition"
-                && d.item.desired.state == State::Present
-        })
-        .filter_map(|d| {
-            let spec = &d.item.desired.object["spec"];
-            Some((spec["group"].as_str()?, spec["names"]["plural"].as_str()?))
-        })
-        .collect();
-    let planned: Vec<&Decided> = decided
+    let planned = decided
         .iter()
         .filter(|d| d.action != Action::Unchanged)
-        .collect();
-    if planned.len() < 2 {
+        .count();
+    if planned < 2 {
         return Ok(());
     }
-    let checks: Vec<_> = planned
-        .into_iter()
-        .filter(|d| {
-            let it = &d.item;
-            !it.namespace
-                .as_deref()
-                .is_some_and(|ns| new_namespaces.contains(&ns))
-                && !task_kinds.contains(&(it.resource.group.as_str(), it.resource.plural.as_str()))
-        })
+    let checks: Vec<&Decided> = decided
+        .iter()
+        .filter(|d| d.action != Action::Unchanged && d.waits_for.is_none())
         .collect();
     // Answers are not even parsed: only errors matter here.
     let results = stream::iter(
@@ -366,20 +422,115 @@ async fn dry_run(client: &kube::Client, decided: &[Decided], opts: &Options) -> 
     .collect::<Vec<_>>()
     .await;
     for r in results {
-        r.map_err(|e| match e {
-            Error::Api {
-                context,
-                message,
-                status,
-            } => Error::Api {
-                context: format!("{context} (server-side dry run; nothing was written)"),
-                message,
-                status,
-            },
-            other => other,
+        r.map_err(|e| with_context(e, " (server-side dry run; nothing was written)"))?;
+    }
+    Ok(())
+}
+
+/// How long a dry run right after the objects its admission reads were
+/// written may be denied: webhooks read them through informer caches (the
+/// AWS Load Balancer Controller's IngressClass lookup), as do admission
+/// policies their params, and those lag the write by milliseconds.
+const ADMISSION_CACHE_WAIT: Duration = Duration::from_secs(5);
+
+/// Dry-runs the objects whose admission needed this task's earlier phases,
+/// now written, before anything else is. Always, even for one object: its
+/// denial right after those writes is retried (see ADMISSION_CACHE_WAIT).
+async fn dry_run_after_writes(
+    client: &kube::Client,
+    ready: &[&Decided],
+    report: &Report,
+    opts: &Options,
+) -> Result<()> {
+    let start = Instant::now();
+    let results = stream::iter(ready.iter().map(|d| async move {
+        let mut pause = Duration::from_millis(25);
+        loop {
+            match write_once(client, &d.item, d.action, opts, true).await {
+                Err(Error::Admission {
+                    refusal: crate::error::Refusal::Denied,
+                    ..
+                }) if start.elapsed() < ADMISSION_CACHE_WAIT => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(500));
+                }
+                other => return other,
+            }
+        }
+    }))
+    .buffered(CONCURRENCY)
+    .collect::<Vec<_>>()
+    .await;
+    for r in results {
+        r.map_err(|e| {
+            let note = match written_summary(report, opts) {
+                Some(w) => format!(
+                    " (server-side dry run after writing what its admission reads: {w}; \
+                     nothing else was written)"
+                ),
+                None => " (server-side dry run; nothing was written)".to_string(),
+            };
+            with_context(e, &note)
         })?;
     }
     Ok(())
+}
+
+/// What this run has written so far, e.g. `created IngressClass alb`.
+fn written_summary(report: &Report, opts: &Options) -> Option<String> {
+    if opts.check_mode {
+        return None;
+    }
+    let w: Vec<String> = report
+        .results
+        .iter()
+        .filter(|r| r.action != Action::Unchanged)
+        .map(|r| {
+            let action = serde_json::to_value(r.action)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            match &r.namespace {
+                Some(ns) => format!("{action} {} {ns}/{}", r.kind, r.name),
+                None => format!("{action} {} {}", r.kind, r.name),
+            }
+        })
+        .collect();
+    (!w.is_empty()).then(|| w.join(", "))
+}
+
+/// A write failed after earlier phases were written: say which were.
+fn with_written(e: Error, report: &Report, opts: &Options) -> Error {
+    match written_summary(report, opts) {
+        Some(w) => with_context(e, &format!(" (written in this run before it failed: {w})")),
+        None => e,
+    }
+}
+
+fn with_context(e: Error, note: &str) -> Error {
+    match e {
+        Error::Api {
+            context,
+            message,
+            status,
+        } => Error::Api {
+            context: format!("{context}{note}"),
+            message,
+            status,
+        },
+        Error::Admission {
+            context,
+            by,
+            message,
+            refusal,
+        } => Error::Admission {
+            context: format!("{context}{note}"),
+            by,
+            message,
+            refusal,
+        },
+        other => other,
+    }
 }
 
 /// Why `name` cannot be sent as one URL path segment, if it cannot: such a
@@ -500,6 +651,16 @@ fn status_of(e: &kube::Error) -> Option<&kube::core::Status> {
 pub fn api_error(context: String, e: kube::Error) -> Error {
     match status_of(&e) {
         Some(s) => {
+            // Admission control answers 403 (webhooks) or 422 (policies)
+            // too: its own message, never the RBAC hint.
+            if let Some((by, refusal)) = crate::error::admission_refusal(&s.message) {
+                return Error::Admission {
+                    context,
+                    by,
+                    message: s.message.clone(),
+                    refusal,
+                };
+            }
             let mut message = s.message.clone();
             match s.code {
                 401 => message.push_str(" (401 Unauthorized: the token or client certificate was rejected; check the credentials in the kubeconfig or api_key)"),
@@ -690,6 +851,7 @@ fn decided(item: Item, live: Option<&Value>, opts: &Options) -> Decided {
         action,
         live,
         diff,
+        waits_for: None,
     }
 }
 
@@ -1028,6 +1190,15 @@ mod tests {
         assert!(
             phase("Namespace", State::Present) < phase("CustomResourceDefinition", State::Present)
         );
+        assert!(
+            phase("CustomResourceDefinition", State::Present)
+                < phase("IngressClassParams", State::Present)
+        );
+        assert!(
+            phase("IngressClassParams", State::Present) < phase("IngressClass", State::Present)
+        );
+        assert!(phase("IngressClass", State::Present) < phase("Ingress", State::Present));
+        assert!(phase("Ingress", State::Absent) < phase("IngressClass", State::Absent));
         assert!(
             phase("CustomResourceDefinition", State::Present) < phase("IPPool", State::Present)
         );
