@@ -403,7 +403,38 @@ impl RoleCall {
             if let Some(v) = self.variable(&f.field) {
                 f.field = v;
             }
+            f.problem = self.words(&f.problem);
+            f.fix = self.words(&f.fix);
         }
+    }
+
+    /// Option names in a finding's prose ("choose a range for pod_cidr")
+    /// as the role variables. Only names with an underscore: `name` or
+    /// `wait` are also plain words.
+    fn words(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut word = String::new();
+        let flush = |word: &mut String, out: &mut String| {
+            match self
+                .table
+                .iter()
+                .find(|(o, _)| o.contains('_') && !o.contains('.') && *o == word)
+            {
+                Some((opt, _)) => out.push_str(&self.variable(opt).unwrap_or_else(|| word.clone())),
+                None => out.push_str(word),
+            }
+            word.clear();
+        };
+        for c in text.chars() {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                word.push(c);
+            } else {
+                flush(&mut word, &mut out);
+                out.push(c);
+            }
+        }
+        flush(&mut word, &mut out);
+        out
     }
 
     /// `findings` as returned in JSON (netcheck's result).
@@ -413,6 +444,11 @@ impl RoleCall {
                 && let Some(var) = self.variable(field)
             {
                 f["field"] = Value::String(var);
+            }
+            for k in ["problem", "fix"] {
+                if let Some(t) = f.get(k).and_then(Value::as_str) {
+                    f[k] = Value::String(self.words(t));
+                }
             }
         }
     }
@@ -424,7 +460,7 @@ impl RoleCall {
             && !head.contains(' ')
             && let Some(v) = self.variable(head)
         {
-            return format!("{v}: {rest}");
+            return format!("{v}: {}", self.words(rest));
         }
         let mut out = s.to_string();
         for (opt, _) in self.table.iter().chain(CONNECTION) {

@@ -314,3 +314,27 @@ fn strings_for_lists_are_refused_with_the_list() {
     args.insert("vpc_cidrs".into(), json!(["10.0.0.0/16"]));
     assert!(c.check(&crate::modules::ippool::MODULE, &args).is_empty());
 }
+
+#[test]
+fn finding_prose_names_role_variables() {
+    let c = RoleCall::new(
+        "netcheck",
+        &json!({"role": "netcheck", "variables": ["cni_pod_cidr"]}),
+    )
+    .unwrap();
+    let mut f = vec![Finding::error(
+        "pod_cidr",
+        "10.0.128.0/17 lies inside the VPC CIDR; pod_cidr shadows vpc_cidrs hosts (cidr, name).",
+        "choose a range for pod_cidr; netcheck_pod_cidr_x stays.",
+    )];
+    c.findings(&mut f);
+    assert_eq!(f[0].field, "cni_pod_cidr");
+    assert_eq!(
+        f[0].problem,
+        "10.0.128.0/17 lies inside the VPC CIDR; cni_pod_cidr shadows netcheck_vpc_cidrs hosts (cidr, name)."
+    );
+    assert_eq!(
+        f[0].fix,
+        "choose a range for cni_pod_cidr; netcheck_pod_cidr_x stays."
+    );
+}
