@@ -24,6 +24,14 @@ pub struct Rig {
     /// aws.json: the seeded IDs (vpc, subnets, workerSG, instances, ...).
     pub seed: Value,
     lock: Mutex<()>,
+    /// `aws.py serve`, started on first use: boto3 is imported once.
+    aws_server: Mutex<Option<AwsServer>>,
+}
+
+struct AwsServer {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
 }
 
 type Started = Result<Option<Rig>, String>;
@@ -104,6 +112,7 @@ impl Rig {
             env,
             seed,
             lock: Mutex::new(()),
+            aws_server: Mutex::new(None),
         }))
     }
 
@@ -156,21 +165,44 @@ impl Rig {
 
     // --- emulated AWS -------------------------------------------------------
 
-    /// `tools/lbc/aws.py COMMAND DIR ARGS...` with the moto venv's Python.
+    /// `tools/lbc/aws.py COMMAND DIR ARGS...` with the moto venv's Python
+    /// (through one `aws.py serve` process per rig).
     pub fn aws(&self, command: &str, args: &[&str]) -> String {
-        let out = Command::new(self.env("LBC_PYTHON"))
-            .arg(self.env("LBC_AWS"))
-            .arg(command)
-            .arg(&self.dir)
-            .args(args)
-            .output()
-            .expect("run tools/lbc/aws.py");
-        assert!(
-            out.status.success(),
-            "aws.py {command} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        use std::io::{BufRead, Write};
+        use std::process::Stdio;
+        let mut server = self.aws_server.lock().unwrap_or_else(|e| e.into_inner());
+        let s = server.get_or_insert_with(|| {
+            let mut child = Command::new(self.env("LBC_PYTHON"))
+                .arg(self.env("LBC_AWS"))
+                .arg("serve")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("start tools/lbc/aws.py serve");
+            let (stdin, stdout) = (child.stdin.take().unwrap(), child.stdout.take().unwrap());
+            AwsServer {
+                child,
+                stdin,
+                stdout: std::io::BufReader::new(stdout),
+            }
+        });
+        let mut req = vec![json!(command), json!(self.dir)];
+        req.extend(args.iter().map(|a| json!(a)));
+        writeln!(s.stdin, "{}", Value::from(req)).expect("write to aws.py serve");
+        let mut line = String::new();
+        s.stdout
+            .read_line(&mut line)
+            .expect("read from aws.py serve");
+        let reply: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+            panic!(
+                "aws.py serve answered {line:?} ({e}); did it exit? {:?}",
+                s.child.try_wait()
+            )
+        });
+        match reply["out"].as_str() {
+            Some(out) => out.trim().to_string(),
+            None => panic!("aws.py {command} failed: {}", reply["error"]),
+        }
     }
 
     /// ALBs, target groups and the VPC's security groups, as aws.py dumps them.

@@ -10,21 +10,28 @@
   aws.py assign-ips DIR INSTANCE N        N secondary IPs on the instance's
                                           primary ENI (how aws-vpc-cni gives
                                           pods VPC addresses); prints them
+  aws.py serve                            one JSON array [command, DIR, args...]
+                                          per stdin line, one JSON line back
+                                          ({"out": text} or {"error": text}):
+                                          boto3 is imported once, not per poll
 
 DIR is a `scripts/lbc-harness up` directory (its aws.json has the endpoint).
 Credentials are moto's dummies; the endpoint is always set, so no call can
 reach real AWS.
 """
+import functools
 import json
 import sys
 
 import boto3
+import botocore.exceptions
 
 REGION = "eu-west-1"
 # moto does not validate AMIs; looking one up costs seconds per run.
 AMI = "ami-0123456789abcdef0"
 
 
+@functools.cache  # one client per service: building one costs ~0.1 s
 def client(service, endpoint, region=REGION):
     return boto3.client(service, endpoint_url=endpoint, region_name=region,
                         aws_access_key_id="testing", aws_secret_access_key="testing")
@@ -75,6 +82,16 @@ def tag_map(tags):
 
 
 def state(d):
+    # The LBC may delete what was just listed: read again, as a poller would.
+    for attempt in range(5):
+        try:
+            return read_state(d)
+        except botocore.exceptions.ClientError as e:
+            if attempt == 4 or not e.response["Error"]["Code"].endswith("NotFound"):
+                raise
+
+
+def read_state(d):
     seed_ = load(d)
     elb = client("elbv2", seed_["endpoint"])
     ec2 = client("ec2", seed_["endpoint"])
@@ -110,14 +127,13 @@ def state(d):
                                 "cidrs": sorted(x["CidrIp"] for x in r.get("IpRanges", [])),
                                 "groups": sorted(x["GroupId"] for x in r.get("UserIdGroupPairs", []))}
                                for r in sg["IpPermissions"]), key=json.dumps)})
-    json.dump(out, sys.stdout, default=str)
-    print()
+    return json.dumps(out, default=str)
 
 
 def import_cert(d, cert, key):
     acm = client("acm", load(d)["endpoint"])
     with open(cert, "rb") as c, open(key, "rb") as k:
-        print(acm.import_certificate(Certificate=c.read(), PrivateKey=k.read())["CertificateArn"])
+        return acm.import_certificate(Certificate=c.read(), PrivateKey=k.read())["CertificateArn"]
 
 
 def assign_ips(d, instance, n):
@@ -129,12 +145,28 @@ def assign_ips(d, instance, n):
     # moto's answer lists the primary address too: print only the new ones.
     before = ips()
     ec2.assign_private_ip_addresses(NetworkInterfaceId=eni, SecondaryPrivateIpAddressCount=int(n))
-    print(" ".join(sorted(ips() - before)))
+    return " ".join(sorted(ips() - before))
 
 
 COMMANDS = {"seed": seed, "state": state, "import-cert": import_cert, "assign-ips": assign_ips}
 
+
+def serve():
+    for line in sys.stdin:
+        cmd, *args = json.loads(line)
+        try:
+            reply = {"out": COMMANDS[cmd](*args) or ""}
+        except Exception as e:  # the caller's test fails with this text
+            reply = {"error": f"{cmd}: {type(e).__name__}: {e}"}
+        print(json.dumps(reply), flush=True)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+    if len(sys.argv) == 2 and sys.argv[1] == "serve":
+        serve()
+    elif len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         sys.exit(__doc__)
-    COMMANDS[sys.argv[1]](*sys.argv[2:])
+    else:
+        out = COMMANDS[sys.argv[1]](*sys.argv[2:])
+        if out:
+            print(out)
