@@ -1123,3 +1123,60 @@ fn action_resolves_src_in_files_and_renders_template_on_the_controller() {
         "{{ not_a_var }}"
     );
 }
+
+/// A Secret applied as `stringData` and re-applied as the same `data`, or
+/// the other way round, is the object the server already stores: no change,
+/// in check mode or not, and no write (as kubernetes.core reports).
+#[test]
+fn secret_in_the_equivalent_form_is_unchanged() {
+    let ns = common::namespace("secretform");
+    let secret = |name: &str, form: &str| {
+        let mut s = json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": name, "namespace": ns}});
+        if form == "stringData" {
+            s["stringData"] = json!({"foo": "bar"});
+        } else {
+            s["data"] = json!({"foo": base64("bar")});
+        }
+        with(conn(), json!({"definition": s}))
+    };
+    let rv = |name: &str| {
+        common::resource_version(&common::get("v1", "Secret", Some(&ns), name).unwrap())
+    };
+    for (name, first, then) in [
+        ("from-string-data", "stringData", "data"),
+        ("from-data", "data", "stringData"),
+    ] {
+        let r = module::run("manifest", secret(name, first), module::Flags::default());
+        assert_eq!(r.json["results"][0]["action"], "created", "{}", r.json);
+        let before = rv(name);
+        for check in [true, false] {
+            let flags = module::Flags {
+                check,
+                diff: true,
+                ..Default::default()
+            };
+            let r = module::run("manifest", secret(name, then), flags);
+            assert_eq!(
+                r.json["changed"],
+                json!(false),
+                "{name} as {then}: {}",
+                r.json
+            );
+            assert_eq!(r.json["results"][0]["action"], "unchanged", "{}", r.json);
+            assert_eq!(rv(name), before, "{name} as {then}: no write");
+        }
+        // A different value in the other form is still a change.
+        let mut changed = secret(name, then);
+        let d = &mut changed["definition"];
+        if then == "data" {
+            d["data"]["foo"] = json!(base64("baz"));
+        } else {
+            d["stringData"]["foo"] = json!("baz");
+        }
+        let r = module::run("manifest", changed, module::Flags::default());
+        assert_eq!(r.json["results"][0]["action"], "updated", "{}", r.json);
+        let live = common::get("v1", "Secret", Some(&ns), name).unwrap();
+        assert_eq!(live["data"]["foo"], base64("baz"));
+    }
+}

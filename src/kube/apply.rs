@@ -881,16 +881,20 @@ fn decide(item: &Item, live: Option<&Value>, manager: &str) -> Action {
         (State::Present, None) => Action::Created,
         (State::Present, Some(live)) => {
             let mut d = comparable(&item.desired.object);
-            let string_data = (item.resource.kind == "Secret" && item.resource.group.is_empty())
-                .then(|| string_data_into_data(&mut d))
-                .flatten();
+            let secret = item.resource.kind == "Secret" && item.resource.group.is_empty();
+            if secret {
+                string_data_into_data(&mut d);
+            }
             let same = diff::is_subset(&d, live)
                 && diff::owned_fields(live, manager).is_none_or(|f| {
-                    // Ownership is recorded for the fields as applied.
-                    if let Some(sd) = &string_data {
-                        d["stringData"] = sd.clone();
+                    // Ownership is recorded for the fields as applied: a key
+                    // applied as stringData is owned there, yet stored (and
+                    // now desired) in data. Both forms are one field.
+                    if secret {
+                        diff::covers(&diff::string_data_owned_as_data(f), &d)
+                    } else {
+                        diff::covers(f, &d)
                     }
-                    diff::covers(f, &d)
                 });
             if same {
                 Action::Unchanged

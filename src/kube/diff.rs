@@ -92,6 +92,27 @@ pub fn covers(fields: &Map<String, Value>, desired: &Value) -> bool {
     })
 }
 
+/// A Secret's `fieldsV1` with the keys owned under `stringData` moved to
+/// `data`, where the server stores them: a key applied in one form and
+/// desired in the other is the same field.
+pub fn string_data_owned_as_data(fields: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = fields.clone();
+    let Some(Value::Object(sd)) = out.remove("f:stringData") else {
+        return out;
+    };
+    let data = out
+        .entry("f:data")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(data) = data {
+        for (k, v) in sd {
+            if k != "." {
+                data.insert(k, v);
+            }
+        }
+    }
+    out
+}
+
 /// Merge keys are written with their server type (`"protocol":"TCP"` is
 /// filled in by the server even when netpath left it out).
 fn loosely_equal(a: &Value, b: &Value) -> bool {
@@ -179,6 +200,26 @@ mod tests {
         assert!(!covers(f, &dropped));
         let other_port = json!({"metadata": {"labels": {"app": "a", "tier": "b"}}, "spec": {"ports": [{"port": 81}]}});
         assert!(!covers(f, &other_port));
+    }
+
+    #[test]
+    fn string_data_ownership_is_data_ownership() {
+        let f =
+            json!({"f:stringData": {".": {}, "f:foo": {}}, "f:data": {"f:x": {}}, "f:type": {}});
+        let moved = string_data_owned_as_data(f.as_object().unwrap());
+        assert_eq!(
+            Value::Object(moved.clone()),
+            json!({"f:data": {"f:x": {}, "f:foo": {}}, "f:type": {}})
+        );
+        assert!(covers(
+            &moved,
+            &json!({"data": {"x": "eA==", "foo": "YmFy"}, "type": "Opaque"})
+        ));
+        // A key dropped from both forms is still a change.
+        assert!(!covers(
+            &moved,
+            &json!({"data": {"x": "eA=="}, "type": "Opaque"})
+        ));
     }
 
     #[test]
