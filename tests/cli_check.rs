@@ -199,6 +199,12 @@ fn check_usage_errors_exit_2() {
         o.stdout
     );
     assert!(!o.stdout.contains("security-group rules"), "{}", o.stdout);
+    // Another role's variable, declared as such, is no typo.
+    let o = netpath(
+        &["check"],
+        &format!("{SEED_VARS}cni_bin_dir: /opt/cni/bin\nnetpath_other_variables: [cni_bin_dir]\n"),
+    );
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
     // A string where a list goes, with the list to write.
     let o = netpath(
         &["check"],

@@ -339,10 +339,15 @@ fn roles_take_module_defaults_and_refuse_typos_and_strings_for_lists() {
     for (core, venv) in cores() {
         let name = common::unique_name("md");
         // module_defaults reach every task of the roles (the netcheck role
-        // reads the cluster with them: netcheck_live).
+        // reads the cluster with them: netcheck_live); another role's
+        // cni_bin_dir, declared in netpath_other_variables, is no typo.
         let (ok, out) = play.run(
             &venv,
-            &site_play(&name, &defaults, "    netcheck_live: true"),
+            &site_play(
+                &name,
+                &defaults,
+                "    netcheck_live: true\n    cni_bin_dir: /opt/cni/bin\n    netpath_other_variables: [cni_bin_dir]",
+            ),
         );
         assert!(ok, "{core}: {out}");
         assert!(

@@ -53,6 +53,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("cni", "cni_calico_wait_timeout", "int"),
     ("*", "netpath_kubeconfig", "str"),
     ("*", "netpath_context", "str"),
+    ("*", "netpath_other_variables", "list"),
     ("alb_ingress", "alb_ingress_cni_plugin", "str"),
     ("alb_ingress", "alb_ingress_pod_cidr", "str"),
     ("alb_ingress", "alb_ingress_vpc_cidrs", "list"),
@@ -231,11 +232,16 @@ pub fn suggest(name: &str) -> Option<(&'static str, &'static str)> {
         .map(|(_, role, v)| (role, v))
 }
 
-/// A finding for every name with a role prefix that no role reads.
-pub fn unknown_variables<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<Finding> {
+/// A finding for every name with a role prefix that no role reads, except
+/// the `others` (netpath_other_variables: other roles' variables).
+pub fn unknown_variables<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    others: &[String],
+) -> Vec<Finding> {
     let mut names: Vec<&str> = names
         .into_iter()
         .filter(|n| PREFIXES.iter().any(|p| n.starts_with(p)) && !known(n))
+        .filter(|n| !others.iter().any(|o| o == n))
         .filter(|n| {
             !n.starts_with(SHARED_PREFIX)
                 || ["netpath_kubeconfig", "netpath_context"]
@@ -256,7 +262,8 @@ pub fn unknown_variables<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<Fi
                 ),
                 None => format!(
                     "remove {n}, or rename it to one of the variables `ansible-doc -t role \
-                     netpath.calico_alb.cni` (alb_ingress, netcheck) lists."
+                     netpath.calico_alb.cni` (alb_ingress, netcheck) lists; if another role \
+                     reads it, add it to netpath_other_variables."
                 ),
             };
             Finding::error(
@@ -298,6 +305,8 @@ pub struct RoleCall {
     pub role: String,
     /// The role-prefixed variable names the role saw (`varnames`).
     pub variables: Vec<String>,
+    /// netpath_other_variables: other roles' names, not typos.
+    others: Vec<String>,
     table: Table,
     /// Connection options the role took from netpath_kubeconfig/context.
     from_role: Vec<&'static str>,
@@ -335,11 +344,22 @@ impl RoleCall {
             None | Some(Value::Null) => Vec::new(),
             Some(_) => return Err(bad()),
         };
+        let others = match m.get("other_variables") {
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect(),
+            None | Some(Value::Null) => Vec::new(),
+            Some(_) => {
+                return Err("netpath_other_variables must be a list of variable names".into());
+            }
+        };
         let set = |k: &str| m.get(k).filter(|v| !matches!(v, Value::Null)).cloned();
         let set = |k: &str| set(k).filter(|v| v.as_str() != Some(""));
         Ok(RoleCall {
             role: role.to_string(),
             variables,
+            others,
             table,
             from_role: Vec::new(),
             kubeconfig: set("kubeconfig"),
@@ -350,7 +370,7 @@ impl RoleCall {
     /// Before anything else: unknown variables, and strings where the
     /// role's list variables go.
     pub fn check(&self, module: &ModuleDef, args: &Map<String, Value>) -> Vec<Finding> {
-        let mut out = unknown_variables(self.variables.iter().map(String::as_str));
+        let mut out = unknown_variables(self.variables.iter().map(String::as_str), &self.others);
         for spec in module.options.iter().flat_map(|s| s.iter()) {
             if let (Kind::List(_), Some(Value::String(s))) = (spec.kind, args.get(spec.name))
                 && let Some(var) = self.variable(spec.name)

@@ -222,7 +222,14 @@ fn all_read() -> impl Iterator<Item = &'static str> {
 
 /// Variables no role reads (a typo), and strings where a role's list goes.
 fn role_findings(vars: &Map<String, Value>) -> Vec<Finding> {
-    let mut out = roles::unknown_variables(vars.keys().map(String::as_str));
+    let others: Vec<String> = match vars.get("netpath_other_variables") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut out = roles::unknown_variables(vars.keys().map(String::as_str), &others);
     for (name, v) in vars {
         let list = roles::VARIABLES
             .iter()

@@ -128,6 +128,10 @@ fn tables_are_the_role_tasks() {
                 private["variables"].as_str().unwrap().contains("varnames"),
                 "{role}/{module}: {ARG}.variables"
             );
+            assert_eq!(
+                idents(private["other_variables"].as_str().unwrap()),
+                vec!["netpath_other_variables"]
+            );
             for opt in ["kubeconfig", "context"] {
                 assert!(
                     !args.contains_key(opt),
@@ -201,15 +205,18 @@ fn suggestions_are_the_closest_names() {
         Some(("*", "netpath_kubeconfig"))
     );
     assert_eq!(suggest("cni_something_else_entirely"), None);
-    let f = unknown_variables([
-        "cni_pod_cird",
-        "cni_pod_cidr",
-        "netcheck_result",
-        "ansible_host",
-        "cni_zzz",
-        "netpath_plane",
-        "netpath_root",
-    ]);
+    let f = unknown_variables(
+        [
+            "cni_pod_cird",
+            "cni_pod_cidr",
+            "netcheck_result",
+            "ansible_host",
+            "cni_zzz",
+            "netpath_plane",
+            "netpath_root",
+        ],
+        &[],
+    );
     let fields: Vec<&str> = f.iter().map(|x| x.field.as_str()).collect();
     assert_eq!(fields, ["cni_pod_cird", "cni_zzz"]);
     assert!(
@@ -219,9 +226,32 @@ fn suggestions_are_the_closest_names() {
     );
     assert!(!f[1].fix.contains("did you mean"), "{}", f[1].fix);
     // netpath_ is shared with users' variables: only near-misses count.
-    let f = unknown_variables(["netpath_kubeconfg", "netpath_contxt", "netpath_plane"]);
+    let f = unknown_variables(
+        ["netpath_kubeconfg", "netpath_contxt", "netpath_plane"],
+        &[],
+    );
     let fields: Vec<&str> = f.iter().map(|x| x.field.as_str()).collect();
     assert_eq!(fields, ["netpath_contxt", "netpath_kubeconfg"]);
+    // Another role's variable, declared as such.
+    let others = vec!["cni_bin_dir".to_string()];
+    assert!(unknown_variables(["cni_bin_dir"], &others).is_empty());
+    assert_eq!(unknown_variables(["cni_bin_dir"], &[]).len(), 1);
+    let c = RoleCall::new(
+        "cni",
+        &json!({"role": "cni", "variables": ["cni_bin_dir"], "other_variables": ["cni_bin_dir"]}),
+    )
+    .unwrap();
+    assert!(
+        c.check(&crate::modules::cni::MODULE, &Map::new())
+            .is_empty()
+    );
+    assert!(
+        RoleCall::new(
+            "cni",
+            &json!({"role": "cni", "other_variables": "cni_bin_dir"})
+        )
+        .is_err()
+    );
 }
 
 #[test]
