@@ -307,6 +307,9 @@ pub struct RoleCall {
     pub variables: Vec<String>,
     /// netpath_other_variables: other roles' names, not typos.
     others: Vec<String>,
+    /// Role variables the preflight reads only for their type (`values`):
+    /// the other roles' lists that reach no netcheck option.
+    values: Map<String, Value>,
     table: Table,
     /// Connection options the role took from netpath_kubeconfig/context.
     from_role: Vec<&'static str>,
@@ -354,12 +357,18 @@ impl RoleCall {
                 return Err("netpath_other_variables must be a list of variable names".into());
             }
         };
+        let values = match m.get("values") {
+            Some(Value::Object(v)) => v.clone(),
+            None | Some(Value::Null) => Map::new(),
+            Some(_) => return Err(bad()),
+        };
         let set = |k: &str| m.get(k).filter(|v| !matches!(v, Value::Null)).cloned();
         let set = |k: &str| set(k).filter(|v| v.as_str() != Some(""));
         Ok(RoleCall {
             role: role.to_string(),
             variables,
             others,
+            values,
             table,
             from_role: Vec::new(),
             kubeconfig: set("kubeconfig"),
@@ -376,6 +385,12 @@ impl RoleCall {
                 && let Some(var) = self.variable(spec.name)
             {
                 out.push(string_for_list(&var, s));
+            }
+        }
+        for (var, v) in &self.values {
+            let list = VARIABLES.iter().any(|(_, n, t)| n == var && *t == "list");
+            if let (true, Value::String(s)) = (list, v) {
+                out.push(string_for_list(var, s));
             }
         }
         out

@@ -181,6 +181,26 @@ fn tables_are_the_role_tasks() {
             );
         }
     }
+    // The preflight sees every list variable: as a netcheck option, or in
+    // `values` for its type.
+    let netcheck = tasks("netcheck")
+        .into_iter()
+        .find_map(|t| t.get("netpath.calico_alb.netcheck").cloned())
+        .unwrap();
+    for (_, var, t) in VARIABLES {
+        if *t != "list" || var.starts_with("netpath_") {
+            continue;
+        }
+        let as_option = NETCHECK.iter().any(|(_, chain)| chain.contains(var));
+        let as_value = netcheck[ARG]["values"]
+            .get(*var)
+            .and_then(Value::as_str)
+            .map(idents);
+        assert!(
+            as_option || as_value == Some(vec![var.to_string()]),
+            "the netcheck role does not see {var}"
+        );
+    }
     for (role, module, table) in TASKS {
         for (opt, _) in *table {
             assert!(
@@ -366,5 +386,23 @@ fn finding_prose_names_role_variables() {
     assert_eq!(
         f[0].fix,
         "choose a range for cni_pod_cidr; netcheck_pod_cidr_x stays."
+    );
+}
+
+#[test]
+fn the_preflight_checks_the_other_roles_lists() {
+    let c = RoleCall::new(
+        "netcheck",
+        &json!({"role": "netcheck", "variables": [],
+                "values": {"alb_ingress_vpc_cidrs": "10.0.0.0/16,10.1.0.0/16",
+                           "cni_calico_operator_manifests": ["a.yaml"]}}),
+    )
+    .unwrap();
+    let f = c.check(&crate::modules::netcheck::MODULE, &Map::new());
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].field, "alb_ingress_vpc_cidrs");
+    assert_eq!(
+        f[0].fix,
+        "write a YAML list: alb_ingress_vpc_cidrs: [10.0.0.0/16, 10.1.0.0/16]"
     );
 }
