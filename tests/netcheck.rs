@@ -293,3 +293,61 @@ fn live_state_from_the_cluster() {
     // Later test binaries on this plane (bad_input's corpus) must not see it.
     common::delete("v1", "ConfigMap", Some("kube-system"), "kubeadm-config");
 }
+
+/// The controller's own worker rule spans [min, max] of the NodePorts
+/// behind its ALBs: read live, a Service between them that is no backend
+/// is exposed too, and netcheck says so while its own rules stay exact.
+#[test]
+fn live_node_ports_show_what_the_controller_range_exposes() {
+    let ns = common::namespace("range");
+    let mut ports: Vec<(i64, String)> = ["svc-a", "svc-b", "svc-c"]
+        .iter()
+        .map(|name| {
+            let s = common::create(&json!({"apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": {"type": "NodePort", "selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080}]}}));
+            (s["spec"]["ports"][0]["nodePort"].as_i64().unwrap(), name.to_string())
+        })
+        .collect();
+    ports.sort();
+    let (lo, mid, hi) = (&ports[0], &ports[1], &ports[2]);
+    let backend = |ingress: &str, svc: &str, host: &str| {
+        let mut a = app(&ns, None);
+        a["name"] = json!(ingress);
+        a["services"] = json!([]);
+        a["rules"][0]["host"] = json!(host);
+        a["rules"][0]["paths"][0]["service_name"] = json!(svc);
+        a
+    };
+    let args = with(
+        seed(
+            json!({"ingresses": [backend("low", &lo.1, "low.example.com"),
+            backend("high", &hi.1, "high.example.com")]}),
+        ),
+        json!({"kubeconfig": plane().kubeconfig.to_str().unwrap(), "live": true}),
+    );
+    let r = run(args, false);
+    assert_eq!(r["failed"], json!(false), "{r}");
+    assert!(has_rule(&r, "tcp", lo.0, "sg-0aaaaaaaaaaaaaaaa"), "{r}");
+    assert!(has_rule(&r, "tcp", hi.0, "sg-0aaaaaaaaaaaaaaaa"), "{r}");
+    assert!(
+        !has_rule(&r, "tcp", mid.0, "sg-0aaaaaaaaaaaaaaaa"),
+        "exact: {r}"
+    );
+    let c = &r["controller_rule"];
+    assert_eq!(
+        (c["from_port"].as_i64(), c["to_port"].as_i64()),
+        (Some(lo.0), Some(hi.0)),
+        "{c}"
+    );
+    let exposed = format!("{ns}/{} ({})", mid.1, mid.0);
+    assert!(
+        c["also_opens_node_ports_of"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(exposed)),
+        "{c}"
+    );
+    let w = finding(&r, "warning", &format!("tcp {}-{}", lo.0, hi.0));
+    assert!(w["problem"].as_str().unwrap().contains(&exposed), "{w}");
+}

@@ -39,6 +39,9 @@ pub struct Report {
     pub network: Value,
     /// Ports the ALB reaches, per backend: {namespace, service, port, node_port, source}.
     pub node_ports: Vec<Value>,
+    /// The rule the AWS Load Balancer Controller adds itself when it manages
+    /// the backend rules (see `controller_rule`); null when it adds none.
+    pub controller_rule: Value,
     pub plan: Plan,
 }
 
@@ -101,6 +104,7 @@ pub fn run(p: &Params, live: Option<&Live>) -> Report {
     );
     rules.extend(ip_rules);
     rules.extend(net.model.node_rules());
+    let controller_rule = controller_rule(&plan, &node_ports, live_services, &mut f);
 
     let groups = Groups {
         alb: p
@@ -126,8 +130,119 @@ pub fn run(p: &Params, live: Option<&Live>) -> Report {
         rules,
         network,
         node_ports,
+        controller_rule,
         plan,
     }
+}
+
+/// Whether the controller adds worker rules for `app`: it does when it makes
+/// the frontend SG itself (no `security-groups`), or when asked to.
+fn controller_manages_rules(app: &model::App) -> bool {
+    app.annotation("security-groups").is_none()
+        || app
+            .annotation("manage-backend-security-group-rules")
+            .is_some_and(|a| a.value.trim().eq_ignore_ascii_case("true"))
+}
+
+/// What the controller itself will open on the worker SG for these
+/// Ingresses (instance targets): one range over all their NodePorts and
+/// numeric health-check ports, with a warning when that range also covers
+/// NodePorts of live Services that are no backend here.
+fn controller_rule(
+    plan: &Plan,
+    node_ports: &[Value],
+    live: Option<&[Value]>,
+    f: &mut Findings,
+) -> Value {
+    let mut ports: Vec<(u16, String)> = Vec::new();
+    let mut unknown = false;
+    let mut backends: HashSet<(String, String)> = HashSet::new();
+    let mut field = String::new();
+    for (i, app) in plan.apps.iter().enumerate() {
+        if !app.present || !controller_manages_rules(app) {
+            continue;
+        }
+        for np in node_ports.iter().filter(|n| {
+            n["namespace"] == app.namespace.as_str()
+                && n["ingress"] == app.name.as_str()
+                && n.get("node_port").is_some()
+        }) {
+            let svc = np["service"].as_str().unwrap_or_default();
+            backends.insert((app.namespace.clone(), svc.to_string()));
+            match np["node_port"].as_u64().and_then(|n| u16::try_from(n).ok()) {
+                Some(n) => {
+                    ports.push((
+                        n,
+                        format!(
+                            "{}/{svc}:{}",
+                            app.namespace,
+                            np["port"].as_str().unwrap_or_default()
+                        ),
+                    ));
+                    if field.is_empty() {
+                        field = format!("ingresses[{i}]");
+                    }
+                }
+                None => unknown = true,
+            }
+        }
+        if let Some(a) = app.annotation("healthcheck-port")
+            && let Ok(n) = a.value.parse::<u16>()
+            && !backends.is_empty()
+        {
+            ports.push((n, format!("health check of {}/{}", app.namespace, app.name)));
+        }
+    }
+    let Some(range) = sg::controller_range(&ports) else {
+        return Value::Null;
+    };
+    let (lo, hi) = (range.from_port, range.to_port);
+    let mut others: Vec<String> = Vec::new();
+    for svc in live.unwrap_or_default() {
+        let (Some(ns), Some(name)) = (
+            svc["metadata"]["namespace"].as_str(),
+            svc["metadata"]["name"].as_str(),
+        ) else {
+            continue;
+        };
+        if backends.contains(&(ns.to_string(), name.to_string())) {
+            continue;
+        }
+        for p in svc["spec"]["ports"].as_array().into_iter().flatten() {
+            if let Some(n) = p["nodePort"].as_u64()
+                && (u64::from(lo)..=u64::from(hi)).contains(&n)
+            {
+                others.push(format!("{ns}/{name} ({n})"));
+            }
+        }
+    }
+    if !others.is_empty() {
+        f.warning(
+            &field,
+            format!(
+                "the AWS Load Balancer Controller opens a port range, not ports: from its shared \
+                 backend security group it adds one rule tcp {lo}-{hi} to the worker security \
+                 group, spanning every NodePort behind its ALBs, so it also opens the NodePorts \
+                 of Services that are no backend of these Ingresses: {}. netpath's own rules \
+                 (security_group_rules) open only the ports in use.",
+                others.join(", ")
+            ),
+            "fix the NodePorts behind the ALB next to each other (node_port), move those \
+             Services' NodePorts outside the range, or set security-groups on the Ingresses so the \
+             controller adds no rules and apply netpath's exact rules instead.",
+        );
+    }
+    json!({
+        "protocol": "tcp",
+        "from_port": lo,
+        "to_port": hi,
+        "source": "the controller's shared backend security group (k8s-traffic-<cluster>-<hash>)",
+        "ports_in_use": range.in_use.iter().map(|(p, w)| json!({"port": p, "used_by": w})).collect::<Vec<_>>(),
+        "also_opens_node_ports_of": others,
+        "all_node_ports_known": !unknown,
+        "note": "NodePorts behind other Ingresses of the cluster that share the backend \
+                 security group widen the range further; --disable-restricted-sg-rules opens all TCP",
+    })
 }
 
 /// `data.ClusterConfiguration` of the kubeadm-config ConfigMap, parsed.

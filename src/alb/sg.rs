@@ -85,6 +85,33 @@ pub fn alb_rules(
         .collect()
 }
 
+/// What the AWS Load Balancer Controller itself opens on the worker
+/// security group when it manages the backend rules (it made the ALB's
+/// frontend SG, or `manage-backend-security-group-rules: "true"`): from its
+/// one shared backend SG, ONE rule per protocol spanning [min, max] of every
+/// port sharing it (`computeRestrictedIngressPermissionsPerSG`, v3.5.0), so
+/// every port in between is open too. netpath's own rules stay exact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControllerRange {
+    pub from_port: u16,
+    pub to_port: u16,
+    /// The ports in use, each with what uses it.
+    pub in_use: Vec<(u16, String)>,
+}
+
+pub fn controller_range(ports: &[(u16, String)]) -> Option<ControllerRange> {
+    let from_port = ports.iter().map(|p| p.0).min()?;
+    let to_port = ports.iter().map(|p| p.0).max()?;
+    let mut in_use = ports.to_vec();
+    in_use.sort();
+    in_use.dedup();
+    Some(ControllerRange {
+        from_port,
+        to_port,
+        in_use,
+    })
+}
+
 /// AWS allows 255 characters in a rule description.
 pub(crate) fn truncate(mut s: String) -> String {
     if s.len() > 255 {
@@ -292,6 +319,20 @@ mod tests {
         );
         assert_eq!(res["worker_to_worker_udp_4789"]["ip_protocol"], "udp");
         assert!(res["worker_to_worker_ipip"].get("from_port").is_none());
+    }
+
+    #[test]
+    fn the_controller_opens_min_to_max() {
+        // As measured with v3.5.0: two Ingresses on 31991 and 32414 -> one rule.
+        let r = controller_range(&[
+            (32414, "b".into()),
+            (31991, "a".into()),
+            (31991, "a".into()),
+        ])
+        .unwrap();
+        assert_eq!((r.from_port, r.to_port), (31991, 32414));
+        assert_eq!(r.in_use.len(), 2);
+        assert!(controller_range(&[]).is_none());
     }
 
     #[test]

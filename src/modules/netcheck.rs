@@ -127,6 +127,10 @@ node_ports:
   returned: always
   type: list
   elements: dict
+controller_rule:
+  description: The one rule the AWS Load Balancer Controller itself adds to the worker security group when it manages the backend rules (no security_groups, or manage-backend-security-group-rules) - tcp from_port-to_port from its shared backend security group, spanning every NodePort sharing it, with ports_in_use and the live Services whose NodePorts it also opens (also_opens_node_ports_of); null when it adds none. netpath's own security_group_rules stay exact.
+  returned: always
+  type: dict
 controller:
   description: The AWS Load Balancer Controller as read live (found, available, cluster_name, region, vpc_id, shared_backend_security_group, webhooks with their failure_policy); null without live state or Ingresses.
   returned: always
@@ -190,6 +194,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     extra.insert("security_group_rules".into(), json!(r.ec2_rules));
     extra.insert("terraform".into(), r.terraform);
     extra.insert("node_ports".into(), json!(r.node_ports));
+    extra.insert("controller_rule".into(), r.controller_rule);
     extra.insert("network".into(), r.network);
     extra.insert("controller".into(), extra_controller.unwrap_or(Value::Null));
     let msg = format!(

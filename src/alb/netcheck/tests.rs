@@ -416,3 +416,89 @@ fn a_forward_action_counts_the_services_it_forwards_to() {
     let services: Vec<&Value> = r.node_ports.iter().map(|n| &n["service"]).collect();
     assert_eq!(services, [&json!("app-service"), &json!("canary")]);
 }
+
+/// A Service's target-type annotation decides its target group's path:
+/// instance under an ip Ingress needs the NodePort rule, not the pod port.
+#[test]
+fn a_service_target_type_annotation_decides_the_rule() {
+    let mut a = app(Some(30080));
+    a["target_type"] = json!("ip");
+    a["services"][0]["annotations"] = json!({"alb.ingress.kubernetes.io/target-type": "instance"});
+    let r = run_with(seed(json!({"ingresses": [a]})), None);
+    assert!(!r.findings.has_errors(), "{:#?}", r.findings.0);
+    assert!(rule(&r, "tcp", 30080, 30080).is_some(), "{:?}", r.rules);
+    assert!(rule(&r, "tcp", 8080, 8080).is_none(), "{:?}", r.rules);
+}
+
+fn second_app(node_port: i64) -> Value {
+    let mut b = app(Some(node_port));
+    b["name"] = json!("other-ingress");
+    b["services"][0]["name"] = json!("other-service");
+    b["rules"][0]["paths"][0]["service_name"] = json!("other-service");
+    b["rules"][0]["host"] = json!("other.example.com");
+    b
+}
+
+fn live_service(ns: &str, name: &str, node_port: i64) -> Value {
+    json!({"metadata": {"namespace": ns, "name": name},
+        "spec": {"type": "NodePort", "ports": [{"port": 80, "protocol": "TCP", "nodePort": node_port}]}})
+}
+
+/// With its shared backend SG the controller opens [min, max] of the
+/// NodePorts behind its ALBs (measured: 31991 and 32414 gave 31991-32414);
+/// netcheck reports that rule and warns for other Services it exposes.
+#[test]
+fn the_controller_rule_is_a_range_and_may_expose_other_services() {
+    let live = Live {
+        ippools: Some(vec![pool("p", "192.168.0.0/16", "Always", "Never", true)]),
+        services: Some(vec![
+            live_service("default", "app-service", 31991),
+            live_service("default", "other-service", 32414),
+            live_service("team-b", "admin", 32000),
+            live_service("team-b", "outside", 30100),
+        ]),
+        kubeadm_config: None,
+        felix: None,
+    };
+    let two = json!({"ingresses": [app(Some(31991)), second_app(32414)]});
+    let r = run_with(seed(two.clone()), Some(&live));
+    // netpath's own rules stay exact.
+    assert!(rule(&r, "tcp", 31991, 31991).is_some(), "{:?}", r.rules);
+    assert!(rule(&r, "tcp", 32414, 32414).is_some(), "{:?}", r.rules);
+    assert!(rule(&r, "tcp", 31991, 32414).is_none(), "{:?}", r.rules);
+    let c = &r.controller_rule;
+    assert_eq!(
+        (c["from_port"].as_i64(), c["to_port"].as_i64()),
+        (Some(31991), Some(32414)),
+        "{c}"
+    );
+    assert_eq!(
+        c["also_opens_node_ports_of"],
+        json!(["team-b/admin (32000)"])
+    );
+    has(&r, Severity::Warning, "ingresses[0]", "tcp 31991-32414");
+    has(
+        &r,
+        Severity::Warning,
+        "ingresses[0]",
+        "team-b/admin (32000)",
+    );
+    assert!(!format!("{:?}", r.findings.0).contains("team-b/outside"));
+
+    // Adjacent ports expose nothing else: no warning, the rule is still reported.
+    let r = run_with(
+        seed(json!({"ingresses": [app(Some(31991)), second_app(31992)]})),
+        Some(&live),
+    );
+    assert!(r.findings.0.is_empty(), "{:#?}", r.findings.0);
+    assert_eq!(r.controller_rule["to_port"], 31992);
+
+    // Own security groups: the controller adds no worker rules at all.
+    let mut a = app(Some(31991));
+    a["security_groups"] = json!(["sg-0cccccccccccccccc"]);
+    let mut b = second_app(32414);
+    b["security_groups"] = json!(["sg-0cccccccccccccccc"]);
+    let r = run_with(seed(json!({"ingresses": [a, b]})), Some(&live));
+    assert_eq!(r.controller_rule, Value::Null);
+    assert!(!format!("{:?}", r.findings.0).contains("port range"));
+}
