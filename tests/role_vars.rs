@@ -249,27 +249,23 @@ fn collection(dir: &Path) -> PathBuf {
 }
 
 /// The ansible-core venvs to run the roles on: the pinned one, and 2.16
-/// (module_defaults were lost there) when scripts/venv-core has made it.
+/// (the oldest claimed, whose omit handling differs) when scripts/venv-core
+/// has made it.
 fn cores() -> Vec<(String, PathBuf)> {
     let mut out = vec![("pinned".to_string(), common::venv_bin())];
     let cache = std::env::var_os("HOME")
         .map(PathBuf::from)
         .unwrap_or_default()
         .join(".cache/netpath-ansible-cores");
-    match std::fs::read_dir(&cache) {
-        Ok(entries) => {
-            for e in entries.flatten() {
-                let name = e.file_name().to_string_lossy().to_string();
-                if name.starts_with("ansible-core-2.16.") && e.path().join(".complete").exists() {
-                    out.push((name, e.path().join("bin")));
-                }
-            }
+    for e in std::fs::read_dir(&cache).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with("ansible-core-2.16.") && e.path().join(".complete").exists() {
+            out.push((name, e.path().join("bin")));
         }
-        Err(_) => {}
     }
     if out.len() == 1 {
         eprintln!(
-            "skipping ansible-core 2.16 (module_defaults were lost there): no venv in {} \
+            "skipping ansible-core 2.16: no venv in {} \
              (scripts/venv-core 2.16.19 3.11 makes it)",
             cache.display()
         );
