@@ -274,6 +274,18 @@ fn seed_pattern_1_becomes_the_alb_path_and_a_second_run_changes_nothing() {
         json!([{"proto": "tcp", "from": np, "to": np, "cidrs": [], "groups": [backend]}]),
         "the worker SG opens only the nodePort, only from the backend SG"
     );
+    let managed: Vec<&Value> = s["securityGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["tags"]["ingress.k8s.aws/resource"] == "ManagedLBSecurityGroup")
+        .collect();
+    assert_eq!(managed.len(), 1, "the LBC's managed ALB SG");
+    assert_eq!(
+        managed[0]["ingress"],
+        json!([{"proto": "tcp", "from": 80, "to": 80, "cidrs": ["0.0.0.0/0"], "groups": []}]),
+        "the ALB is open on its listener port"
+    );
 
     let tgbs = rig
         .plane
@@ -531,6 +543,15 @@ fn pattern_2_vpc_cni_registers_pod_ips() {
     let tg = rig.target_groups(&s, lb)[0];
     assert_eq!(tg["targetType"], "ip");
     assert_eq!(tg["port"], 8080, "ip targets on the pods' port");
+    // The LBC finds the pods' ENI (the instances' ENI, worker SG) and opens
+    // the pod port from its backend SG there: no NodePort is involved.
+    let backend = rig.backend_sg(&s).unwrap();
+    rig.wait("the pod port opened on the pods' ENI security group", 30, || {
+        let s = rig.aws_state();
+        (rig.sg(&s, rig.worker_sg())["ingress"]
+            == json!([{"proto": "tcp", "from": 8080, "to": 8080, "cidrs": [], "groups": [backend]}]))
+        .then_some(())
+    });
 }
 
 /// A ClusterIP Service behind instance targets: netpath refuses before
