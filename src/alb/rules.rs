@@ -811,8 +811,10 @@ pub fn check_subnets(field: &str, entries: &[&str]) -> Vec<Finding> {
                 entries.len()
             ),
             "list one subnet in each of at least two Availability Zones, or omit subnets to \
-             use auto-discovery (tag kubernetes.io/role/elb=1 or \
-             kubernetes.io/role/internal-elb=1).",
+             use auto-discovery: subnets tagged kubernetes.io/role/elb=1 (internet-facing) or \
+             kubernetes.io/role/internal-elb=1 (internal), or, when no subnet has that tag \
+             (v3.5.0's SubnetDiscoveryByReachability, on by default), those whose route table \
+             has (internet-facing) or lacks (internal) a route to an internet gateway.",
         ));
     }
     out.extend(check_id_or_name_list(
@@ -1501,10 +1503,12 @@ mod tests {
     fn subnets() {
         assert!(check_subnets(F, &["subnet-0123abcd", "subnet-0123456789abcdef0"]).is_empty());
         assert!(check_subnets(F, &["public-a", " public-b "]).is_empty());
-        err(
-            check_subnets(F, &["subnet-0123abcd"]).into_iter().next(),
-            "subnets count less than minimal required count: 1 < 2",
-        );
+        let one = check_subnets(F, &["subnet-0123abcd"]).into_iter().next();
+        // Both ways the controller discovers subnets when none are given.
+        let fix = one.as_ref().map(|f| f.fix.clone()).unwrap_or_default();
+        assert!(fix.contains("kubernetes.io/role/elb=1"), "{fix}");
+        assert!(fix.contains("route to an internet gateway"), "{fix}");
+        err(one, "subnets count less than minimal required count: 1 < 2");
         let v = check_subnets(F, &["subnet-xyz", "public-a", "public-a", ""]);
         assert_eq!(v.len(), 3);
         assert_eq!(v[0].field, format!("{F}[0]"));
