@@ -554,6 +554,35 @@ fn pattern_2_vpc_cni_registers_pod_ips() {
     });
 }
 
+/// Subnets without kubernetes.io/role/elb: v3.5.0 still finds them by their
+/// route to an internet gateway (SubnetDiscoveryByReachability), so the tag
+/// is not the only way an internet-facing ALB gets its subnets.
+#[test]
+fn subnets_without_the_elb_tag_are_found_by_their_igw_route() {
+    let Some(rig) = lbc::rig() else { return };
+    let t = rig.begin("subnet");
+    struct Retag(&'static Rig);
+    impl Drop for Retag {
+        fn drop(&mut self) {
+            self.0.aws("elb-tag", &["add"]);
+        }
+    }
+    let _retag = Retag(rig);
+    let keys = rig.aws("elb-tag", &["remove"]);
+    assert!(!keys.contains("kubernetes.io/role/elb"), "{keys}");
+    assert!(keys.contains("kubernetes.io/cluster/netpath"), "{keys}");
+    ok(&rig.module("alb_ingress", seed_args(&t.ns)));
+    let np = node_port(&t, "app-service");
+    let stack = format!("{}/app-ingress", t.ns);
+    let s = wait_targets(rig, &stack, &[instance_targets(rig, np)]);
+    let lb = rig.load_balancer(&s, &stack).unwrap();
+    assert_eq!(
+        lb["subnets"],
+        json!(rig.subnet_ids()),
+        "both subnets, found by their route"
+    );
+}
+
 /// A ClusterIP Service behind instance targets: netpath refuses before
 /// writing; written by hand, the LBC refuses to build the ALB.
 #[test]

@@ -10,6 +10,8 @@
   aws.py assign-ips DIR INSTANCE N        N secondary IPs on the instance's
                                           primary ENI (how aws-vpc-cni gives
                                           pods VPC addresses); prints them
+  aws.py elb-tag DIR add|remove           kubernetes.io/role/elb on both subnets;
+                                          prints the tag keys left on them
   aws.py serve                            one JSON array [command, DIR, args...]
                                           per stdin line, one JSON line back
                                           ({"out": text} or {"error": text}):
@@ -148,7 +150,18 @@ def assign_ips(d, instance, n):
     return " ".join(sorted(ips() - before))
 
 
-COMMANDS = {"seed": seed, "state": state, "import-cert": import_cert, "assign-ips": assign_ips}
+def elb_tag(d, op):
+    s = load(d)
+    ec2 = client("ec2", s["endpoint"])
+    ids = [x["id"] for x in s["subnets"]]
+    if op == "add":
+        ec2.create_tags(Resources=ids, Tags=[{"Key": "kubernetes.io/role/elb", "Value": "1"}])
+    else:
+        ec2.delete_tags(Resources=ids, Tags=[{"Key": "kubernetes.io/role/elb"}])
+    return json.dumps(sorted({t["Key"] for x in ec2.describe_subnets(SubnetIds=ids)["Subnets"] for t in x.get("Tags", [])}))
+
+
+COMMANDS = {"elb-tag": elb_tag, "seed": seed, "state": state, "import-cert": import_cert, "assign-ips": assign_ips}
 
 
 def serve():
