@@ -764,3 +764,92 @@ fn site_yml_through_ansible_playbook_builds_the_alb() {
         "the second run changes nothing: {log}"
     );
 }
+
+/// netcheck names a Node the controller cannot register before anything is
+/// applied; `wait: true` then fails within its timeout in the controller's
+/// own words with netpath's fix; node_provider_id fixes the Node, and
+/// `wait: true` returns the ALB's DNS name and the registered backend.
+#[test]
+fn wait_reports_the_controllers_words_and_the_provider_id_fix_registers_the_node() {
+    let Some(rig) = lbc::rig() else { return };
+    let t = rig.begin("verify");
+    let name = "ip-10-0-0-97.eu-west-1.compute.internal";
+    t.add_node(name, "", "10.0.0.97");
+
+    let mut check = seed_args(&t.ns);
+    check["live"] = json!(true);
+    check["cluster_name"] = json!("netpath");
+    check.as_object_mut().unwrap().remove("ingress_class");
+    check
+        .as_object_mut()
+        .unwrap()
+        .remove("ingress_class_annotation");
+    let r = rig.module("netcheck", check.clone());
+    assert_eq!(r["failed"], json!(true), "{r}");
+    assert!(
+        r["msg"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("providerID is not specified for node: {name}")),
+        "{r}"
+    );
+
+    let mut args = seed_args(&t.ns);
+    args["wait"] = json!(true);
+    args["wait_timeout"] = json!(15);
+    let started = Instant::now();
+    let r = rig.module("alb_ingress", args.clone());
+    assert_eq!(r["failed"], json!(true), "{r}");
+    let msg = r["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("did not build the ALB within 15 s")
+            && msg.contains("FailedReconcile")
+            && msg.contains(&format!("providerID is not specified for node: {name}"))
+            && msg.contains("node_provider_id"),
+        "{msg}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        r["load_balancers"][0]["backends"][0]["state"], "failing",
+        "{r}"
+    );
+
+    // The fix: the Node gets the providerID of a real (emulated) instance.
+    let instance = rig.instance_ids()[0].clone();
+    let fixed = rig.module(
+        "node_provider_id",
+        json!({"node_name": name, "instance_id": instance, "availability_zone": "eu-west-1a"}),
+    );
+    assert_eq!(fixed["changed"], json!(true), "{fixed}");
+    let mut args = args;
+    args["wait_timeout"] = json!(90);
+    let r = rig.module("alb_ingress", args);
+    ok(&r);
+    assert_eq!(
+        r["changed"],
+        json!(false),
+        "nothing to write, only to wait: {r}"
+    );
+    let s = rig.aws_state();
+    let lb = rig
+        .load_balancer(&s, &format!("{}/app-ingress", t.ns))
+        .expect("the ALB exists");
+    let built = &r["load_balancers"][0];
+    assert_eq!(built["hostname"], lb["dns"], "{r}");
+    let backend = &built["backends"][0];
+    assert_eq!(backend["state"], "registered", "{r}");
+    assert_eq!(backend["service"], "app-service", "{r}");
+    assert!(
+        backend["target_group_arn"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("arn:aws:elasticloadbalancing:")),
+        "{r}"
+    );
+    // The netcheck preflight passes once every eligible Node has a providerID.
+    let r = rig.module("netcheck", check);
+    assert_eq!(r["failed"], json!(false), "{r}");
+}

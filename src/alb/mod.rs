@@ -6,3 +6,4 @@ pub mod model;
 pub mod netcheck;
 pub mod rules;
 pub mod sg;
+pub mod verify;

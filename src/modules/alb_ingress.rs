@@ -3,7 +3,7 @@
 //! against the network model before anything is written.
 
 use super::{APPLY_OPTIONS, Ctx, Failure, ModuleDef};
-use crate::alb::{live, model};
+use crate::alb::{live, model, verify};
 use crate::error::Error;
 use crate::kube::{CONNECTION_OPTIONS, Resolver, apply};
 use crate::net::model::CniPlugin;
@@ -180,6 +180,12 @@ const OPTIONS: &[OptSpec] = &[
         .default("false")
         .doc("Also write the deprecated kubernetes.io/ingress.class annotation (equal to spec.ingressClassName, which the API server requires)."),
     INGRESSES,
+    OptSpec::new("wait", Kind::Bool).default("false").doc(
+        "After applying, wait until the AWS Load Balancer Controller has built the path: each Ingress has an ALB hostname and each backend's TargetGroupBinding exists and is reconciled (its targets registered). On failure or timeout the task fails quoting the controller's own Events on the Ingresses and TargetGroupBindings (FailedBuildModel, FailedReconcile, FailedNetworkReconcile...) with the fix netpath knows.",
+    ),
+    OptSpec::new("wait_timeout", Kind::Int)
+        .default("300")
+        .doc("Seconds O(wait) waits for the controller."),
 ];
 
 pub const MODULE: ModuleDef = ModuleDef {
@@ -241,6 +247,17 @@ pub const MODULE: ModuleDef = ModuleDef {
   elements: dict
   sample:
     - {kind: Service, api_version: v1, namespace: default, name: app-service, action: created}
+load_balancers:
+  description: With O(wait), per Ingress what the controller built, as far as it got - hostname (the ALB's DNS name) and per backend the TargetGroupBinding, its target group ARN and state (registered, pending, failing).
+  returned: when wait is true
+  type: list
+  elements: dict
+  sample:
+    - namespace: default
+      name: app-ingress
+      hostname: k8s-default-appingre-9064e365ff-1.eu-west-1.elb.amazonaws.com
+      backends:
+        - {service: app-service, port: "80", target_group_binding: k8s-default-appservi-0a1b2c3d4e, target_group_arn: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/k8s-default-appservi-0a1b2c3d4e/0123456789abcdef", state: registered}
 ingresses:
   description: Per Ingress, the target type used and the Services with their node ports as assigned on the cluster (null in check mode before creation).
   returned: success
@@ -319,7 +336,28 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     let report = apply::apply(client, &mut resolver, model::render(&plan), &opts).await;
     let mut extra = Map::new();
     extra.insert("ingresses".into(), summary(&plan, &report));
-    super::finish(report, extra)
+    let wait = ctx.params.bool("wait") && !ctx.check_mode && report.error.is_none();
+    let mut outcome = super::finish(report, extra)?;
+    if wait {
+        let timeout = std::time::Duration::from_secs(
+            ctx.params.int("wait_timeout").unwrap_or(300).max(1) as u64,
+        );
+        match verify::wait(client, &plan, timeout).await {
+            Ok(built) => {
+                outcome.extra.insert("load_balancers".into(), built);
+            }
+            Err((error, built)) => {
+                let mut extra = std::mem::take(&mut outcome.extra);
+                extra.insert("load_balancers".into(), built);
+                extra.insert("changed".into(), json!(outcome.changed));
+                return Err(Failure {
+                    error: Box::new(error),
+                    extra,
+                });
+            }
+        }
+    }
+    Ok(outcome)
 }
 
 /// The live Services `check_live_services` needs: every Service when the
