@@ -53,7 +53,7 @@ const OPTIONS: &[OptSpec] = &[
         .doc("C(present) applies the objects; C(absent) deletes them (unchanged when already gone); C(patched) applies only the objects that exist, and warns about the others, as kubernetes.core.k8s does."),
     OptSpec::new("wait", Kind::Bool)
         .default("false")
-        .doc("Wait for Deployments, DaemonSets and StatefulSets to become available, Pods to become Ready, O(wait_condition) when given, and deleted objects to be gone; O(result) then holds the object as it was when the wait ended. CRDs are always waited for until Established when custom resources follow them. Check mode never waits."),
+        .doc("Wait for Deployments, DaemonSets and StatefulSets to become available, Pods to become Ready, O(wait_condition) when given, and deleted objects to be gone; RV(result) then holds the object as it was when the wait ended. CRDs are always waited for until Established when custom resources follow them. Check mode never waits."),
     OptSpec::new("wait_timeout", Kind::Int).default("120").doc("Seconds to wait, per object."),
     OptSpec::new("wait_sleep", Kind::Int)
         .default("1")
@@ -71,7 +71,7 @@ const OPTIONS: &[OptSpec] = &[
         "kubernetes.core.k8s's replace: netpath takes it as O(force_conflicts=true), so the definition's fields win over other managers'; fields only other managers set stay (a replace would drop them).",
     ),
     OptSpec::new("result_limit", Kind::Int).default("250").doc(
-        "Live objects are returned in O(result) for tasks of at most this many objects; a larger (bulk) task returns only O(results), which keeps its memory bounded. V(0) never returns them.",
+        "Live objects are returned in RV(result) for tasks of at most this many objects; a larger (bulk) task returns only RV(results), which keeps its memory bounded. V(0) never returns them.",
     ),
 ];
 
@@ -83,8 +83,8 @@ pub const MODULE: ModuleDef = ModuleDef {
         "Compares desired and live state before writing: an object whose managed fields already match is not written, so a second run reports C(changed=false) and leaves resourceVersion alone.",
         "Namespaces and CustomResourceDefinitions are applied first; custom resources wait for a CRD created in the same task.",
         "Check mode writes nothing and reports the same actions and diff a real run would.",
-        "Takes the common kubernetes.core.k8s usage as it is: O(kind)/O(api_version)/O(name)/O(namespace) without a definition, O(src), O(template), O(wait_condition), the aliases O(resource_definition) and O(inline), and returns the live object in O(result) (C(result.results) for several) for C(register).",
-        "What stays different from kubernetes.core.k8s: every write is a server-side apply (O(apply) changes nothing, C(merge_type) is not taken, O(force) takes over fields instead of replacing the object), so objects carry no C(kubectl.kubernetes.io/last-applied-configuration) annotation, fields the schema does not know are refused, and a partial definition drops the fields the same O(field_manager) applied before (give a partial patch its own O(field_manager)); C(changed) is decided by comparing before writing, not from the server's answer (applying the same fields under a new O(field_manager) is no change); the diff shows creations too; O(result) leaves out C(metadata.managedFields) and masks Secret values; a deleted object's O(result) is empty; C(state=patched), C(label_selectors), C(delete_all), C(delete_options), C(continue_on_error), C(validate), C(append_hash), C(generate_name) and C(hidden_fields) are not supported and are refused by name.",
+        "Takes the common kubernetes.core.k8s usage as it is: O(kind)/O(api_version)/O(name)/O(namespace) without a definition, O(src), O(template), O(wait_condition), the aliases C(resource_definition) and C(inline), and returns the live object in RV(result) (C(result.results) for several) for C(register).",
+        "What stays different from kubernetes.core.k8s: every write is a server-side apply (O(apply) changes nothing, C(merge_type) is not taken, O(force) takes over fields instead of replacing the object), so objects carry no C(kubectl.kubernetes.io/last-applied-configuration) annotation, fields the schema does not know are refused, and a partial definition drops the fields the same O(field_manager) applied before (give a partial patch its own O(field_manager)); C(changed) is decided by comparing before writing, not from the server's answer (applying the same fields under a new O(field_manager) is no change); the diff shows creations too; RV(result) leaves out C(metadata.managedFields) and masks Secret values; a deleted object's RV(result) is empty; C(label_selectors), C(delete_all), C(delete_options), C(continue_on_error), C(validate), C(append_hash), C(generate_name) and C(hidden_fields) are not supported and are refused by name.",
     ],
     options: &[OPTIONS, APPLY_OPTIONS, CONNECTION_OPTIONS],
     constraints: Constraints {
