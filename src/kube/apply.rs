@@ -1213,6 +1213,52 @@ mod tests {
     }
 
     #[test]
+    fn admission_waits_only_for_what_it_reads() {
+        let d = |api_version: &str, kind: &str, ns: Option<&str>, name: &str, action: Action| {
+            let resource = Resolver::known(api_version, kind).expect("known kind");
+            Decided {
+                item: Item {
+                    desired: Desired::present(json!({"apiVersion": api_version, "kind": kind,
+                        "metadata": {"name": name}})),
+                    resource,
+                    namespace: ns.map(str::to_string),
+                    name: name.into(),
+                },
+                action,
+                live: None,
+                diff: None,
+                waits_for: None,
+            }
+        };
+        let task = vec![
+            d("v1", "Namespace", None, "new", Action::Created),
+            d(
+                "networking.k8s.io/v1",
+                "IngressClass",
+                None,
+                "alb",
+                Action::Created,
+            ),
+            d(
+                "networking.k8s.io/v1",
+                "Ingress",
+                Some("old"),
+                "app",
+                Action::Created,
+            ),
+            d("v1", "Service", Some("old"), "app", Action::Created),
+            d("v1", "ConfigMap", Some("new"), "c", Action::Created),
+        ];
+        let waits: Vec<Option<u8>> = task.iter().map(|x| admission_waits_for(x, &task)).collect();
+        let class = phase("IngressClass", State::Present);
+        assert_eq!(waits, [None, None, Some(class), None, Some(0)]);
+        // An unchanged class is there already: nothing to wait for.
+        let mut task = task;
+        task[1].action = Action::Unchanged;
+        assert_eq!(admission_waits_for(&task[2], &task), None);
+    }
+
+    #[test]
     fn server_fields_are_not_desired() {
         let mut o = json!({"kind": "CustomResourceDefinition", "metadata": {"name": "x", "creationTimestamp": null,
             "resourceVersion": "5", "labels": {"a": "b"}}, "spec": {}, "status": {"storedVersions": null}});
