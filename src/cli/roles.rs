@@ -63,6 +63,8 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("alb_ingress", "alb_ingress_class_annotation", "bool"),
     ("alb_ingress", "alb_ingress_node_port_range", "str"),
     ("alb_ingress", "alb_ingress_apps", "list"),
+    ("alb_ingress", "alb_ingress_wait", "bool"),
+    ("alb_ingress", "alb_ingress_wait_timeout", "int"),
     ("netcheck", "netcheck_cni_plugin", "str"),
     ("netcheck", "netcheck_pod_cidr", "str"),
     ("netcheck", "netcheck_vpc_cidrs", "list"),
@@ -80,6 +82,10 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("netcheck", "netcheck_live", "bool"),
     ("netcheck", "netcheck_apply_security_groups", "bool"),
     ("netcheck", "netcheck_aws_region", "str"),
+    ("netcheck", "netcheck_controller_namespace", "str"),
+    ("netcheck", "netcheck_controller_name", "str"),
+    ("netcheck", "netcheck_cluster_name", "str"),
+    ("netcheck", "netcheck_vpc_id", "str"),
 ];
 
 /// Names with a role prefix that are not role inputs: what the roles
@@ -125,6 +131,11 @@ const NETCHECK: Table = &[
     ("open_node_port_range", &["netcheck_open_node_port_range"]),
     ("fail_on", &["netcheck_fail_on"]),
     ("live", &["netcheck_live"]),
+    ("controller_namespace", &["netcheck_controller_namespace"]),
+    ("controller_name", &["netcheck_controller_name"]),
+    ("cluster_name", &["netcheck_cluster_name"]),
+    ("region", &["netcheck_aws_region"]),
+    ("vpc_id", &["netcheck_vpc_id"]),
 ];
 const ALB_INGRESS: Table = &[
     ("cni_plugin", &["alb_ingress_cni_plugin", "cni_plugin"]),
@@ -142,6 +153,8 @@ const ALB_INGRESS: Table = &[
         &["alb_ingress_class_annotation"],
     ),
     ("ingresses", &["alb_ingress_apps"]),
+    ("wait", &["alb_ingress_wait"]),
+    ("wait_timeout", &["alb_ingress_wait_timeout"]),
 ];
 const CNI_IPPOOL: Table = &[
     ("name", &["cni_ippool_name"]),
