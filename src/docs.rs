@@ -53,6 +53,16 @@ fn option_doc(o: &OptSpec) -> Value {
     Value::Object(m)
 }
 
+/// The collection release that brought each module; the rest came in 0.1.0.
+const ADDED: &[(&str, &str)] = &[("node_provider_id", "0.2.0")];
+
+fn version_added(module: &str) -> &'static str {
+    ADDED
+        .iter()
+        .find(|(m, _)| *m == module)
+        .map_or("0.1.0", |(_, v)| v)
+}
+
 pub fn documentation(m: &ModuleDef) -> Value {
     let options: Map<String, Value> = m
         .options
@@ -63,7 +73,7 @@ pub fn documentation(m: &ModuleDef) -> Value {
     json!({
         "module": m.name,
         "short_description": m.short_description,
-        "version_added": "0.1.0",
+        "version_added": version_added(m.name),
         // validate-modules wants a GitHub handle in every author.
         "author": ["netpath developers (@netpath)"],
         "description": m.description,
