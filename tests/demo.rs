@@ -47,8 +47,10 @@ fn alive(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
+/// The plane's pids, and with a controller rig also moto's and the
+/// controller's (its `pids` lines are `pid starttime name`, the plane in plane/).
 fn recorded_pids(plane: &Path) -> Vec<u32> {
-    ["pids", "watcher.pid"]
+    ["pids", "watcher.pid", "plane/pids", "plane/watcher.pid"]
         .iter()
         .flat_map(|f| {
             std::fs::read_to_string(plane.join(f))
@@ -57,7 +59,7 @@ fn recorded_pids(plane: &Path) -> Vec<u32> {
                 .map(str::to_string)
                 .collect::<Vec<_>>()
         })
-        .filter_map(|l| l.trim().parse().ok())
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
         .collect()
 }
 
@@ -119,8 +121,14 @@ struct Run {
 /// Runs scripts/demo with its plane in `plane`; with `interrupt`, sends that
 /// signal once the first ansible-playbook run starts.
 fn run_demo(plane: &Path, keep: bool, interrupt: Option<Signal>) -> Run {
+    run_demo_with(plane, keep, interrupt, false)
+}
+
+/// `run_demo`; with `lbc`, the controller rig when the controller is built.
+fn run_demo_with(plane: &Path, keep: bool, interrupt: Option<Signal>, lbc: bool) -> Run {
     let mut cmd = Command::new(root().join("scripts/demo"));
     cmd.current_dir(root())
+        .env("NETPATH_DEMO_LBC", if lbc { "1" } else { "0" })
         .env("NETPATH_DEMO_PLANE", plane)
         .env("NETPATH_SKIP_CARGO", "1") // the test must not take cargo's lock
         .env("KEEP", if keep { "1" } else { "0" })
@@ -227,7 +235,7 @@ fn demo_stops_its_plane_after_a_successful_run() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (_tmp, plane) = plane_dir();
     let _down = Down(&plane);
-    let run = run_demo(&plane, false, None);
+    let run = run_demo_with(&plane, false, None, true);
     assert!(
         run.status.success(),
         "demo failed ({}):\n{}",
@@ -236,10 +244,37 @@ fn demo_stops_its_plane_after_a_successful_run() {
     );
     assert_nothing_left(&plane, &run.pids, &run.output);
     assert!(
-        run.output.contains(" changed=0 ") && run.output.contains("==> stopping the control plane"),
+        run.output.contains(" changed=0 ") && run.output.contains("the control plane\n"),
         "expected an idempotent second run and the plane stopped:\n{}",
         run.output
     );
+    // With the controller built (make test builds it first), the demo shows
+    // what it built; otherwise it says how to see that.
+    let built = Command::new(root().join("tools/lbc/build.sh"))
+        .env("LBC_CACHED_ONLY", "1")
+        .output()
+        .is_ok_and(|o| o.status.success())
+        && root()
+            .join("../shared/upstream/aws-load-balancer-controller/v3.5.0/crds.yaml")
+            .exists();
+    if built {
+        for want in [
+            "built in emulated AWS (moto)",
+            "--- ALB k8s-default-appingre-",
+            "listener HTTP:80",
+            "rule 1: host-header example.com; path-pattern /* -> forward",
+            ": type instance, port 3",
+            "--- worker security group rules (added by the controller)",
+        ] {
+            assert!(
+                run.output.contains(want),
+                "no {want:?} in the demo's output:\n{}",
+                run.output
+            );
+        }
+    } else {
+        assert!(run.output.contains("make e2e"), "{}", run.output);
+    }
 }
 
 #[test]
@@ -282,6 +317,10 @@ fn demo_stops_its_plane_on_sigterm() {
 struct Down<'a>(&'a Path);
 impl Drop for Down<'_> {
     fn drop(&mut self) {
+        let _ = Command::new(root().join("scripts/lbc-harness"))
+            .arg("down")
+            .arg(self.0)
+            .status();
         let _ = Command::new(root().join("scripts/testplane"))
             .arg("down")
             .arg(self.0)

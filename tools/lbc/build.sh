@@ -4,6 +4,7 @@
 # dependencies from the Go module proxy, and prints the binary's path.
 # Cached by controller and Go version, like the test plane's binaries.
 # LBC_BINARY, when set, names an existing binary instead.
+# LBC_CACHED_ONLY=1 never builds: exit 4 when the binary is not cached.
 # Exit 3 (with a message) when ../shared is absent, so callers can skip.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,6 +23,7 @@ export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS="-buildvcs=false"
 GOVER="$(go env GOVERSION)"
 OUT="${NETPATH_TESTPLANE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/netpath-testplane}/lbc-${LBC_VERSION}_${GOVER}"
 if [[ -x "$OUT/controller" ]]; then echo "$OUT/controller"; exit 0; fi
+[[ "${LBC_CACHED_ONLY:-0}" == 1 ]] && exit 4
 if [[ ! -f "$SRC_TGZ" ]]; then
   echo "tools/lbc/build.sh: $SRC_TGZ not found (../shared absent): the controller cannot be built" >&2
   exit 3
