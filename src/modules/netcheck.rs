@@ -252,6 +252,52 @@ async fn read_nodes(client: &kube::Client) -> Result<Option<Vec<NodeView>>, Erro
     }
 }
 
+/// Every Service, paged and kept as the fields the checks read (name,
+/// namespace, alb annotations, type, ports, selector): a cluster's 10,000
+/// Services as full objects cost ~100 MB. None when listing is forbidden.
+async fn read_services(c: &kube::Client) -> Result<Option<Vec<Value>>, Error> {
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC;
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let url = match &token {
+            None => format!("{}?limit=500", live::SERVICES),
+            Some(t) => format!(
+                "{}?limit=500&continue={}",
+                live::SERVICES,
+                percent_encoding::utf8_percent_encode(t, SET)
+            ),
+        };
+        let Some(mut page) = live::unless_forbidden(live::get(c, &url).await)? else {
+            return Ok(None);
+        };
+        if let Some(Value::Array(items)) = page.get_mut("items").map(Value::take) {
+            out.extend(items.into_iter().map(compact_service));
+        }
+        match page["metadata"]["continue"].as_str() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => return Ok(Some(out)),
+        }
+    }
+}
+
+fn compact_service(mut svc: Value) -> Value {
+    let m = &mut svc["metadata"];
+    let annotations: serde_json::Map<String, Value> = m["annotations"]
+        .as_object()
+        .map(|a| {
+            a.iter()
+                .filter(|(k, _)| k.starts_with("alb.ingress.kubernetes.io/"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({
+        "metadata": {"name": m["name"].take(), "namespace": m["namespace"].take(), "annotations": annotations},
+        "spec": {"type": svc["spec"]["type"].take(), "ports": svc["spec"]["ports"].take(), "selector": svc["spec"]["selector"].take()},
+    })
+}
+
 /// The controller's side as read live; None where the read was forbidden.
 struct ControllerState {
     deployment: Option<Value>,
@@ -358,7 +404,7 @@ async fn read_live(
     let c = &conn.client;
     // A forbidden read leaves that part unchecked; any other failure stops
     // the check.
-    let services = live::unless_forbidden(live::list(c, live::SERVICES).await)?;
+    let services = read_services(c).await?;
     let ippools = live::list(c, live::IPPOOLS).await?;
     let kubeadm_config = live::unless_forbidden(live::get(c, live::KUBEADM_CONFIG).await)?;
     let felix = live::unless_forbidden(live::get(c, live::FELIX_DEFAULT).await)?;
