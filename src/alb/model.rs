@@ -290,6 +290,8 @@ pub struct App {
     pub target_type: TargetType,
     /// Where the target type came from, for findings.
     pub target_type_field: String,
+    /// IngressClassParams' targetType, which no annotation overrides.
+    pub class_target_type: bool,
     pub field: String,
 }
 
@@ -309,6 +311,56 @@ impl App {
 
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.name == name)
+    }
+
+    /// The value the controller reads for a target-group annotation of the
+    /// backends of `svc`: the Service's annotation first, then the
+    /// Ingress's (pkg/ingress/model_build_target_group.go:
+    /// buildTargetGroupSpec, MergeStringMap(svc.Annotations, ing.Annotations)).
+    /// Returns (value, field).
+    pub fn tg_annotation(&self, svc: Option<&Service>, suffix: &str) -> Option<(String, String)> {
+        let key = format!("{ANNOTATION_PREFIX}{suffix}");
+        if let Some(svc) = svc
+            && let Some(v) = svc.annotations.get(&key).and_then(Value::as_str)
+        {
+            return Some((
+                v.to_string(),
+                format!("{}.annotations[\"{key}\"]", svc.field),
+            ));
+        }
+        self.annotation(suffix)
+            .map(|a| (a.value.clone(), a.field.clone()))
+    }
+
+    /// The target type of the target groups of Service `name`:
+    /// IngressClassParams first, then the Service's annotation, then the
+    /// Ingress's (buildTargetGroupTargetType on the merged annotations).
+    pub fn target_type_for(&self, name: &str) -> (TargetType, String) {
+        if self.class_target_type {
+            return (self.target_type, self.target_type_field.clone());
+        }
+        match self.service(name).and_then(|svc| {
+            let (v, field) = self.tg_annotation(Some(svc), "target-type")?;
+            Some((TargetType::parse(&v)?, field))
+        }) {
+            Some(x) => x,
+            None => (self.target_type, self.target_type_field.clone()),
+        }
+    }
+
+    /// Whether any target group uses the Ingress's own target type (a
+    /// Service outside the task is assumed to; with no Service backend at
+    /// all the Ingress's value is checked as before).
+    fn ingress_target_type_used(&self) -> bool {
+        let refs = self.service_backends();
+        self.class_target_type
+            || refs.is_empty()
+            || refs.iter().any(|b| {
+                self.service(&b.service).is_none_or(|svc| {
+                    !svc.annotations
+                        .contains_key(&format!("{ANNOTATION_PREFIX}target-type"))
+                })
+            })
     }
 
     /// The Service references the controller resolves: every backend that
@@ -678,6 +730,7 @@ fn parse_app(
             (Some(derived), format!("{at}.target_type"))
         }
     };
+    let class_target_type = params_tt.and_then(TargetType::parse).is_some();
     let (target_type, target_type_field) = match (
         params_tt.and_then(TargetType::parse),
         target_type,
@@ -805,6 +858,7 @@ fn parse_app(
         services,
         target_type,
         target_type_field,
+        class_target_type,
         field: at.to_string(),
     };
     if present {
@@ -829,8 +883,14 @@ fn parse_service(
             "use lower case letters, digits and '-', starting with a letter, e.g. app-service.",
         );
     }
+    // The Service's own target-type annotation wins over the Ingress's.
+    let own_tt = v
+        .get("annotations")
+        .and_then(|a| a.get(format!("{ANNOTATION_PREFIX}target-type")))
+        .and_then(Value::as_str)
+        .and_then(TargetType::parse);
     let type_ = s(v, "type").map(str::to_string).unwrap_or_else(|| {
-        match target_type {
+        match own_tt.unwrap_or(target_type) {
             TargetType::Instance => "NodePort",
             TargetType::Ip => "ClusterIP",
         }
@@ -1130,23 +1190,25 @@ fn check_app(app: &App, v: &Value, class: &IngressClass, net: &Network, f: &mut 
         );
     }
 
-    // Target type against the network: the seed's central rule.
+    // Target type against the network: the seed's central rule, for the
+    // value the target groups really get (a Service's annotation wins).
     match get("target-type") {
         Some(a) => match rules::check_target_type(&a.field, &a.value) {
             Some(x) => f.push(x),
-            None => check_target_type_against_network(
+            None if app.ingress_target_type_used() => check_target_type_against_network(
                 &app.target_type_field,
                 Some(app.target_type),
                 net,
                 f,
             ),
+            None => {}
         },
         None => {
             check_target_type_against_network(&app.target_type_field, Some(app.target_type), net, f)
         }
     }
-    if app.target_type == TargetType::Instance {
-        for svc in &app.services {
+    for svc in &app.services {
+        if app.target_type_for(&svc.name).0 == TargetType::Instance {
             if svc.type_ == "ClusterIP" {
                 f.error(
                     format!("{}.type", svc.field),
@@ -1255,30 +1317,7 @@ fn check_app(app: &App, v: &Value, class: &IngressClass, net: &Network, f: &mut 
     {
         f.push(x);
     }
-    if app.target_type == TargetType::Ip
-        && let Some(a) = get("healthcheck-port")
-        && !a.value.is_empty()
-        && !a.value.bytes().all(|b| b.is_ascii_digit())
-        && a.value != "traffic-port"
-    {
-        let named_target = app.service_backends().iter().any(|b| {
-            app.service(&b.service).is_some_and(|svc| {
-                svc.ports
-                    .iter()
-                    .any(|p| matches!(p.target_port, Some(Port::Name(_))))
-            })
-        });
-        if named_target {
-            f.error(
-                &a.field,
-                format!(
-                    "cannot use named healthCheckPort for IP TargetType when service's \
-                     targetPort is a named port. {LBC_FAILS}"
-                ),
-                "give healthcheck_port as a number (the container port), or traffic-port.",
-            );
-        }
-    }
+    check_backend_target_groups(app, f);
 
     // Network placement of the ALB.
     if let Some(a) = get("subnets") {
@@ -1350,6 +1389,107 @@ fn check_app(app: &App, v: &Value, class: &IngressClass, net: &Network, f: &mut 
                         class.name, a.key, a.value
                     ),
                     "set it in one place: drop it from the Ingress or from ingress_class.params.",
+                );
+            }
+        }
+    }
+}
+
+/// Per target group (backend Service and port), on the effective
+/// annotations: the named health-check port and the target control port
+/// (model_build_target_group.go: buildTargetGroupHealthCheckPort,
+/// buildTargetGroupSpec).
+fn check_backend_target_groups(app: &App, f: &mut Findings) {
+    let mut seen = HashSet::new();
+    let mut once = |f: &mut Findings, x: Finding| {
+        if seen.insert((x.field.clone(), x.problem.clone())) {
+            f.push(x);
+        }
+    };
+    for b in &app.service_backends() {
+        let Some(svc) = app.service(&b.service) else {
+            continue;
+        };
+        let (tt, _) = app.target_type_for(&svc.name);
+        if let Some((hc, field)) = app.tg_annotation(Some(svc), "healthcheck-port")
+            && !hc.is_empty()
+            && !hc.bytes().all(|c| c.is_ascii_digit())
+            && hc != "traffic-port"
+        {
+            // k8s.LookupServicePort: a name matches spec.ports[].name only.
+            match svc
+                .ports
+                .iter()
+                .find(|p| p.name.as_deref() == Some(hc.as_str()))
+            {
+                None => once(
+                    f,
+                    Finding::error(
+                        &field,
+                        format!(
+                            "failed to resolve healthCheckPort: unable to find port {hc} on \
+                             service {}/{}. {LBC_FAILS}",
+                            svc.namespace, svc.name
+                        ),
+                        format!(
+                            "name one of the Service's ports ({}), or give a number or \
+                             traffic-port.",
+                            svc.ports
+                                .iter()
+                                .map(|p| p.name.clone().unwrap_or_else(|| p.port.to_string()))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ),
+                ),
+                Some(p) if tt == TargetType::Ip && matches!(p.target_port, Some(Port::Name(_))) => {
+                    once(
+                        f,
+                        Finding::error(
+                            &field,
+                            format!(
+                                "cannot use named healthCheckPort for IP TargetType when \
+                                 service's targetPort is a named port (port {hc} of Service \
+                                 {}). {LBC_FAILS}",
+                                svc.name
+                            ),
+                            "give healthcheck_port as a number (the container port), or \
+                             traffic-port.",
+                        ),
+                    )
+                }
+                Some(_) => {}
+            }
+        }
+        // buildTargetGroupTargetControlPort: key target-control-port.<svc>.<port>.
+        let suffix = format!("target-control-port.{}.{}", svc.name, b.port.describe());
+        if let Some((v, field)) = app.tg_annotation(Some(svc), &suffix) {
+            if v.trim().parse::<i32>().is_err() {
+                once(
+                    f,
+                    Finding::error(
+                        &field,
+                        format!(
+                            "failed to parse int32 annotation, {ANNOTATION_PREFIX}{suffix}: \
+                             {v}. {LBC_FAILS}"
+                        ),
+                        "write the port number.",
+                    ),
+                );
+            } else if tt == TargetType::Instance {
+                once(
+                    f,
+                    Finding::error(
+                        &field,
+                        format!(
+                            "target control port is not supported for instance target target \
+                             group (Service {}, port {}). {LBC_FAILS}",
+                            svc.name,
+                            b.port.describe()
+                        ),
+                        "drop the target-control-port annotation, or use target_type: ip \
+                         (which needs VPC-routable pod addresses).",
+                    ),
                 );
             }
         }
@@ -1639,9 +1779,14 @@ pub fn check_live_services(plan: &Plan, live: &[Value], f: &mut Findings) {
                 ),
                 Some(obj) => {
                     let ty = obj["spec"]["type"].as_str().unwrap_or("ClusterIP");
-                    if app.target_type == TargetType::Instance
-                        && !matches!(ty, "NodePort" | "LoadBalancer")
-                    {
+                    // The live Service's own target-type wins, as for ours.
+                    let tt = obj["metadata"]["annotations"]
+                        [format!("{ANNOTATION_PREFIX}target-type")]
+                    .as_str()
+                    .and_then(TargetType::parse)
+                    .filter(|_| !app.class_target_type)
+                    .unwrap_or(app.target_type);
+                    if tt == TargetType::Instance && !matches!(ty, "NodePort" | "LoadBalancer") {
                         f.error(
                             &b.field,
                             format!(

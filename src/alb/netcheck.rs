@@ -574,7 +574,8 @@ fn targets(
                         None => port_matches(lp, &b.port),
                     })
                 });
-            match app.target_type {
+            // Per backend: a Service's target-type annotation wins.
+            match app.target_type_for(&b.service).0 {
                 TargetType::Instance => {
                     let (port, source) =
                         match task_port.and_then(|p| p.node_port).filter(|n| *n != 0) {

@@ -409,7 +409,7 @@ fn health_checks() {
 #[test]
 fn named_healthcheck_port_with_ip_and_named_target_port() {
     let app = json!({"target_type": "ip", "healthcheck_port": "http",
-        "services": [{"name": "app-service", "port": 80, "target_port": "http", "selector": {"app": "a"}}]});
+        "services": [{"name": "app-service", "port": 80, "port_name": "http", "target_port": "http", "selector": {"app": "a"}}]});
     error(
         &findings(app.clone(), json!({"cni_plugin": "aws-vpc-cni"})),
         "healthcheck_port",
@@ -937,5 +937,109 @@ fn forward_action_services_are_checked_like_backends() {
         &findings(fwd("81"), json!({})),
         "actions.weighted\"].forwardConfig.targetGroups[0].servicePort",
         "port 81 of Service app-service",
+    );
+}
+
+/// A Service's target-type annotation overrides the Ingress's for its
+/// target groups (MergeStringMap(svc.Annotations, ing.Annotations)).
+#[test]
+fn service_target_type_overrides_the_ingress_per_backend() {
+    let svc_instance = json!([{"name": "app-service", "selector": {"app": "myapp"}, "port": 80,
+        "target_port": 8080, "annotations": {"alb.ingress.kubernetes.io/target-type": "instance"}}]);
+    let f = findings(
+        json!({"target_type": "ip", "services": svc_instance.clone()}),
+        json!({"cni_plugin": "calico", "vpc_cidrs": ["10.0.0.0/16"]}),
+    );
+    clean(&f);
+    let (plan, _) = plan_of(
+        json!({"ingresses": [merge(seed_app(), json!({"target_type": "ip", "services": svc_instance}))]}),
+    );
+    let app = &plan.apps[0];
+    assert_eq!(app.target_type_for("app-service").0, TargetType::Instance);
+    // instance targets get a NodePort Service by default.
+    assert_eq!(app.services[0].type_, "NodePort");
+    // A second backend without the override still uses ip: refused on calico.
+    let two = json!({"target_type": "ip",
+        "rules": [{"host": "example.com", "paths": [
+            {"path": "/", "service_name": "app-service", "service_port": 80},
+            {"path": "/b", "service_name": "other", "service_port": 80}]}],
+        "services": [
+            {"name": "app-service", "selector": {"app": "myapp"}, "port": 80, "target_port": 8080,
+             "annotations": {"alb.ingress.kubernetes.io/target-type": "instance"}},
+            {"name": "other", "selector": {"app": "b"}, "port": 80, "target_port": 8080}]});
+    error(
+        &findings(two, json!({})),
+        "ingresses[0].target_type",
+        "target-type ip registers pod IPs",
+    );
+    // And the reverse: a Service asking for ip under an instance Ingress is refused.
+    let svc_ip = json!([{"name": "app-service", "selector": {"app": "myapp"}, "port": 80,
+        "target_port": 8080, "annotations": {"alb.ingress.kubernetes.io/target-type": "ip"}}]);
+    error(
+        &findings(json!({"services": svc_ip}), json!({})),
+        "services[0].annotations",
+        "target-type ip registers pod IPs",
+    );
+}
+
+/// A named healthcheck-port must be a port name of the backend Service
+/// (buildTargetGroupHealthCheckPort, k8s.LookupServicePort).
+#[test]
+fn named_healthcheck_port_must_name_a_service_port() {
+    let svc = |name: &str| {
+        json!([{"name": "app-service", "selector": {"app": "myapp"},
+            "ports": [{"name": name, "port": 80, "target_port": 8080}]}])
+    };
+    clean(&findings(
+        json!({"healthcheck_port": "http", "services": svc("http")}),
+        json!({}),
+    ));
+    clean(&findings(
+        json!({"healthcheck_port": "traffic-port"}),
+        json!({}),
+    ));
+    clean(&findings(json!({"healthcheck_port": "8080"}), json!({})));
+    error(
+        &findings(
+            json!({"healthcheck_port": "health", "services": svc("http")}),
+            json!({}),
+        ),
+        "ingresses[0].healthcheck_port",
+        "failed to resolve healthCheckPort: unable to find port health on service default/app-service",
+    );
+    // The Service's own annotation is the one read for its target group.
+    let mut s = svc("http");
+    s[0]["annotations"] = json!({"alb.ingress.kubernetes.io/healthcheck-port": "nope"});
+    error(
+        &findings(
+            json!({"healthcheck_port": "http", "services": s}),
+            json!({}),
+        ),
+        "services[0].annotations",
+        "unable to find port nope",
+    );
+}
+
+/// target-control-port.<svc>.<port>: only on ip target groups (buildTargetGroupSpec).
+#[test]
+fn target_control_port_is_refused_on_instance_target_groups() {
+    let ann = json!({"alb.ingress.kubernetes.io/target-control-port.app-service.80": "3000"});
+    error(
+        &findings(json!({"annotations": ann.clone()}), json!({})),
+        "target-control-port.app-service.80",
+        "target control port is not supported for instance target target group",
+    );
+    let ip = json!({"cni_plugin": "aws-vpc-cni", "vpc_cidrs": ["10.0.0.0/16"]});
+    clean(&findings(
+        json!({"annotations": ann, "target_type": "ip"}),
+        ip.clone(),
+    ));
+    error(
+        &findings(
+            json!({"target_type": "ip", "annotations": {"alb.ingress.kubernetes.io/target-control-port.app-service.80": "x"}}),
+            ip,
+        ),
+        "target-control-port.app-service.80",
+        "failed to parse int32 annotation",
     );
 }
