@@ -791,11 +791,36 @@ pub fn check_stringmap(field: &str, s: &str) -> Option<Finding> {
 }
 
 /// `inbound-cidrs`: each item a strictly masked CIDR (0.0.0.0/0 allowed).
+/// Host bits are only a warning: the controller passes the CIDR through and
+/// EC2 stores the rule masked (issue 14: such input is valid).
 pub fn check_inbound_cidrs(field: &str, cidrs: &[&str]) -> Vec<Finding> {
     cidrs
         .iter()
         .enumerate()
-        .filter_map(|(i, c)| cidr::parse_cidr_allow_any(&format!("{field}[{i}]"), c.trim()).err())
+        .filter_map(|(i, c)| {
+            let at = format!("{field}[{i}]");
+            let c = c.trim();
+            if let Ok(n) = c.parse::<ipnet::IpNet>()
+                && n != n.trunc()
+            {
+                return Some(Finding::warning(
+                    &at,
+                    format!(
+                        "inbound CIDR {c} has host bits set: EC2 stores the rule as {}, so it \
+                         allows that whole range, not only {}.",
+                        n.trunc(),
+                        n.addr()
+                    ),
+                    format!(
+                        "write {} (or {}/{} for one address).",
+                        n.trunc(),
+                        n.addr(),
+                        n.max_prefix_len()
+                    ),
+                ));
+            }
+            cidr::parse_cidr_allow_any(&at, c).err()
+        })
         .collect()
 }
 
@@ -1494,7 +1519,8 @@ mod tests {
         let v = check_inbound_cidrs(F, &["10.0.0.0/8", "10.0.0.1/24", "nope"]);
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].field, format!("{F}[1]"));
-        assert!(v[0].problem.contains("not strictly masked"));
+        assert!(!v[0].is_error());
+        assert!(v[0].problem.contains("EC2 stores the rule as 10.0.0.0/24"));
         assert_eq!(v[1].field, format!("{F}[2]"));
         assert!(v[1].problem.contains("not a valid CIDR"));
     }
