@@ -1287,12 +1287,16 @@ fn check_app(app: &App, v: &Value, class: &IngressClass, net: &Network, f: &mut 
     // Health checks: AWS's ranges, which the controller passes through unchecked.
     let interval = get("healthcheck-interval-seconds").and_then(|a| ann_int(a, f).map(|n| (n, a)));
     let timeout = get("healthcheck-timeout-seconds").and_then(|a| ann_int(a, f).map(|n| (n, a)));
+    let mut interval_bad = false;
     if let Some((n, a)) = interval
         && let Some(x) = rules::check_healthcheck_interval(&a.field, n)
     {
+        interval_bad = x.is_error();
         f.push(x);
     }
-    if timeout.is_some() || interval.is_some() {
+    // A refused interval is the finding; comparing the timeout with it would
+    // add a second error whose fix (a timeout below 1 s) is impossible.
+    if !interval_bad && (timeout.is_some() || interval.is_some()) {
         let i = interval.map_or(rules::DEFAULT_HEALTHCHECK_INTERVAL, |x| x.0);
         let t = timeout.map_or(rules::DEFAULT_HEALTHCHECK_TIMEOUT, |x| x.0);
         let field = timeout

@@ -1046,3 +1046,22 @@ fn target_control_port_is_refused_on_instance_target_groups() {
         "failed to parse int32 annotation",
     );
 }
+
+/// A refused interval is one finding: no second error asking for a timeout
+/// below the (invalid) interval.
+#[test]
+fn a_bad_interval_is_not_reported_twice() {
+    let f = findings(json!({"healthcheck_interval_seconds": 1}), json!({}));
+    let errs: Vec<_> = f.errors().collect();
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(errs[0].field.contains("healthcheck_interval_seconds"));
+    // With a valid interval the comparison still runs.
+    error(
+        &findings(
+            json!({"healthcheck_interval_seconds": 10, "healthcheck_timeout_seconds": 10}),
+            json!({}),
+        ),
+        "healthcheck_timeout_seconds",
+        "",
+    );
+}
