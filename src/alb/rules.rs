@@ -97,20 +97,12 @@ pub fn parse_listen_ports(field: &str, json: &str) -> Result<Vec<(Protocol, u16)
                 }
             };
             let port = port as u16;
-            match out.iter().find(|(_, p)| *p == port) {
-                Some((existing, _)) if *existing != protocol => {
-                    return Err(Finding::error(
-                        field,
-                        format!(
-                            "conflicting protocol for listen port {port}: {} and {}. One ALB \
-                             port has one protocol; the controller rejects the group.",
-                            existing.as_str(),
-                            protocol.as_str()
-                        ),
-                        "give each port one protocol, e.g. HTTP on 80 and HTTPS on 443.",
-                    ));
-                }
-                Some(_) => {}
+            // One Ingress: the controller builds a port → protocol map, so
+            // the last entry wins (model_build_listener.go:
+            // computeIngressListenPorts); "conflicting protocol" exists only
+            // across group members (model_builder.go).
+            match out.iter_mut().find(|(_, p)| *p == port) {
+                Some(entry) => entry.0 = protocol,
                 None => out.push((protocol, port)),
             }
         }
@@ -1062,13 +1054,14 @@ mod tests {
                 "[{\"http\": 80}]",
                 "listen protocol must be within [HTTP, HTTPS]: http",
             ),
-            (
-                "[{\"HTTP\": 443}, {\"HTTPS\": 443}]",
-                "conflicting protocol",
-            ),
         ] {
             err(parse_listen_ports(F, json).err(), needle);
         }
+        // The same port twice: the last entry wins, as in the controller.
+        assert_eq!(
+            parse_listen_ports(F, "[{\"HTTP\": 443}, {\"HTTPS\": 443}]").unwrap(),
+            vec![(Protocol::Https, 443)]
+        );
         let f = parse_listen_ports(F, "[{\"https\": 443}]").unwrap_err();
         assert!(f.fix.contains("{\"HTTPS\": 443}"), "{}", f.fix);
     }
