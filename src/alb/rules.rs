@@ -834,15 +834,17 @@ pub fn check_subnets(field: &str, entries: &[&str]) -> Vec<Finding> {
              has (internet-facing) or lacks (internal) a route to an internet gateway.",
         ));
     }
+    // v3.5.0 resolves a subnet Name tag per Availability Zone, so one name
+    // listed once per AZ is valid.
     out.extend(check_id_or_name_list(
-        field, entries, "subnet-", "subnet", 256,
+        field, entries, "subnet-", "subnet", 256, true,
     ));
     out
 }
 
 /// `security-groups`: each an ID or a group name.
 pub fn check_security_groups(field: &str, entries: &[&str]) -> Vec<Finding> {
-    check_id_or_name_list(field, entries, "sg-", "security group", 255)
+    check_id_or_name_list(field, entries, "sg-", "security group", 255, false)
 }
 
 /// The controller reads anything starting with `prefix` as an ID and the
@@ -853,6 +855,7 @@ fn check_id_or_name_list(
     prefix: &str,
     what: &str,
     max_name: usize,
+    names_may_repeat: bool,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
@@ -886,7 +889,7 @@ fn check_id_or_name_list(
                      '{prefix}' prefix."
                 ),
             ));
-        } else if !seen.insert(entry) {
+        } else if !seen.insert(entry) && !(names_may_repeat && !entry.starts_with(prefix)) {
             out.push(Finding::error(
                 f,
                 format!("{what} '{entry}' is listed twice. {LBC_FAILS}"),
@@ -1528,15 +1531,22 @@ mod tests {
         assert!(fix.contains("kubernetes.io/role/elb=1"), "{fix}");
         assert!(fix.contains("route to an internet gateway"), "{fix}");
         err(one, "subnets count less than minimal required count: 1 < 2");
+        // A repeated Name tag is one subnet per AZ (v3.5.0), not a duplicate.
         let v = check_subnets(F, &["subnet-xyz", "public-a", "public-a", ""]);
-        assert_eq!(v.len(), 3);
+        assert_eq!(v.len(), 2);
         assert_eq!(v[0].field, format!("{F}[0]"));
         assert!(v[0].problem.contains("looks it up as a subnet ID"));
-        assert_eq!(v[1].field, format!("{F}[2]"));
-        assert!(v[1].problem.contains("listed twice"));
-        assert!(v[2].problem.contains("empty"));
+        assert!(v[1].problem.contains("empty"));
         let v = check_subnets(F, &["a", &"n".repeat(257)]);
         assert!(v[0].problem.contains("longer than 256"));
+    }
+
+    #[test]
+    fn a_subnet_name_may_be_listed_once_per_az() {
+        assert!(check_subnets(F, &["web", "web"]).is_empty());
+        let v = check_subnets(F, &["subnet-0123abcd", "subnet-0123abcd"]);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert!(v[0].problem.contains("listed twice"));
     }
 
     #[test]
