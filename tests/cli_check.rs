@@ -321,3 +321,20 @@ fn render_refuses_invalid_vars() {
         o.stderr
     );
 }
+
+/// `check` runs the IngressClassParams rules `render` and alb_ingress run.
+#[test]
+fn check_runs_the_ingress_class_params_rules() {
+    let ok = format!("{SEED_VARS}\nalb_ingress_class_params: {{group: {{name: good-group}}}}\n");
+    let o = netpath(&["check"], &ok);
+    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
+    let bad = format!("{SEED_VARS}\nalb_ingress_class_params: {{group: {{name: Bad_Group}}}}\n");
+    let o = netpath(&["check"], &bad);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    assert!(
+        o.stdout.contains("alb_ingress_class_params"),
+        "{}",
+        o.stdout
+    );
+    assert!(o.stdout.contains("Bad_Group"), "{}", o.stdout);
+}

@@ -1500,7 +1500,7 @@ fn check_backend_target_groups(app: &App, f: &mut Findings) {
     }
 }
 
-fn check_class(class: &IngressClass, net: &Network, f: &mut Findings) {
+pub fn check_class(class: &IngressClass, net: &Network, f: &mut Findings) {
     check_object_name("ingress_class.name", "IngressClass", &class.name, f);
     let Some(params) = &class.params else {
         return;

@@ -417,6 +417,27 @@ pub fn check(args: &[String]) -> i32 {
     };
     let mut r = netcheck::run(&params, None);
     r.findings.extend(extra.0);
+    // The IngressClassParams rules render and alb_ingress run (issue 14).
+    if let Some(cp) = vars
+        .get("alb_ingress_class_params")
+        .and_then(Value::as_object)
+        .filter(|m| !m.is_empty() && !m.values().any(templated))
+    {
+        let class = model::IngressClass {
+            name: vars
+                .get("alb_ingress_class_name")
+                .and_then(Value::as_str)
+                .unwrap_or("alb")
+                .to_string(),
+            present: true,
+            params: Some(cp.clone()),
+            is_default: false,
+            managed: true,
+        };
+        let mut scratch = Findings::new();
+        let net = model::parse_network(&params, &mut scratch);
+        model::check_class(&class, &net, &mut r.findings);
+    }
     to_variable_names(&mut r.findings.0, &used);
     let errors = r.findings.errors().count();
     match a.output.as_str() {
