@@ -1208,21 +1208,19 @@ fn check_app(app: &App, v: &Value, class: &IngressClass, net: &Network, f: &mut 
         }
     }
     for svc in &app.services {
-        if app.target_type_for(&svc.name).0 == TargetType::Instance {
-            if svc.type_ == "ClusterIP" {
-                f.error(
-                    format!("{}.type", svc.field),
-                    format!(
-                        "TargetGroup port is empty. When using Instance targets, your service \
+        if app.target_type_for(&svc.name).0 == TargetType::Instance && svc.type_ == "ClusterIP" {
+            f.error(
+                format!("{}.type", svc.field),
+                format!(
+                    "TargetGroup port is empty. When using Instance targets, your service \
                          be must of type 'NodePort' or 'LoadBalancer' (Service {} is \
                          ClusterIP): with instance targets the ALB sends traffic to a port on \
                          the nodes, and a ClusterIP Service opens none. {LBC_FAILS}",
-                        svc.name
-                    ),
-                    "make the Service type NodePort (the default for instance targets), or \
+                    svc.name
+                ),
+                "make the Service type NodePort (the default for instance targets), or \
                      use target_type: ip with cni_plugin aws-vpc-cni.",
-                );
-            }
+            );
         }
     }
 

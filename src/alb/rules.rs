@@ -889,7 +889,7 @@ fn check_id_or_name_list(
                      '{prefix}' prefix."
                 ),
             ));
-        } else if !seen.insert(entry) && !(names_may_repeat && !entry.starts_with(prefix)) {
+        } else if !seen.insert(entry) && (!names_may_repeat || entry.starts_with(prefix)) {
             out.push(Finding::error(
                 f,
                 format!("{what} '{entry}' is listed twice. {LBC_FAILS}"),
