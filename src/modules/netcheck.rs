@@ -256,7 +256,7 @@ async fn read_nodes(client: &kube::Client) -> Result<Option<Vec<NodeView>>, Erro
 /// namespace, alb annotations, type, ports, selector): a cluster's 10,000
 /// Services as full objects cost ~100 MB. None when listing is forbidden.
 async fn read_services(c: &kube::Client) -> Result<Option<Vec<Value>>, Error> {
-    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC;
+    const SET: &percent_encoding::AsciiSet = percent_encoding::NON_ALPHANUMERIC;
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
