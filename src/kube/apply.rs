@@ -376,7 +376,7 @@ async fn run(
 /// Fields the server owns: a manifest may carry them (exported objects, CRDs
 /// with an empty `status`), but they are never applied, so comparing them
 /// would report a change on every run. kubectl ignores them too.
-fn strip_server_fields(obj: &mut Value) {
+pub(crate) fn strip_server_fields(obj: &mut Value) {
     if let Some(o) = obj.as_object_mut() {
         o.remove("status");
     }

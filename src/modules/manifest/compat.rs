@@ -340,20 +340,8 @@ async fn dry_run(
     opts: &apply::Options,
 ) -> Option<Value> {
     let mut body = desired.clone();
-    if let Some(m) = body.as_object_mut() {
-        m.remove("status");
-    }
+    apply::strip_server_fields(&mut body);
     if let Some(meta) = body["metadata"].as_object_mut() {
-        for k in [
-            "creationTimestamp",
-            "resourceVersion",
-            "uid",
-            "generation",
-            "managedFields",
-            "selfLink",
-        ] {
-            meta.remove(k);
-        }
         match &r.namespace {
             Some(ns) => {
                 meta.insert("namespace".into(), json!(ns));
