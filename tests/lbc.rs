@@ -97,12 +97,7 @@ fn wait_removed(rig: &Rig, stack: &str) -> Value {
     rig.wait(&format!("AWS to be clean of {stack}"), 90, || {
         let s = rig.aws_state();
         let rules = rig.sg(&s, &sg)["ingress"].as_array().unwrap().len();
-        let lbc_sgs = s["securityGroups"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|g| g["tags"].get("elbv2.k8s.aws/cluster").is_some())
-            .count();
+        let lbc_sgs = rig.lbc_security_groups(&s);
         (rig.load_balancer(&s, stack).is_none()
             && s["targetGroups"] == json!([])
             && rules == 0

@@ -143,17 +143,22 @@ impl Rig {
         }
     }
 
+    /// How many security groups the LBC made (tagged with its cluster).
+    pub fn lbc_security_groups(&self, state: &Value) -> usize {
+        state["securityGroups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["tags"].get("elbv2.k8s.aws/cluster").is_some())
+            .count()
+    }
+
     /// No ALB, target group or LBC security group left, and no rule on the worker SG.
     fn wait_quiet(&self) {
         let sg = self.worker_sg().to_string();
         self.wait("the emulated AWS to be clean of earlier tests", 90, || {
             let s = self.aws_state();
-            let lbc_sgs = s["securityGroups"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|g| g["tags"].get("elbv2.k8s.aws/cluster").is_some())
-                .count();
+            let lbc_sgs = self.lbc_security_groups(&s);
             let rules = self.sg(&s, &sg)["ingress"].as_array().unwrap().len();
             (s["loadBalancers"] == json!([])
                 && s["targetGroups"] == json!([])
