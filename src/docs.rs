@@ -54,7 +54,7 @@ fn option_doc(o: &OptSpec) -> Value {
 }
 
 /// The collection release that brought each module; the rest came in 0.1.0.
-const ADDED: &[(&str, &str)] = &[("node_provider_id", "0.2.0")];
+const ADDED: &[(&str, &str)] = &[("node_provider_id", "0.2.0"), ("alb_controller", "0.2.0")];
 
 fn version_added(module: &str) -> &'static str {
     ADDED

@@ -2,7 +2,7 @@
 //! self-managed Kubernetes clusters running Calico.
 //!
 //! Layout: `protocol` (Ansible I/O and argument handling), `kube` (client,
-//! apply engine, diff), `net` (CIDR, MTU), `calico`, `alb`, `modules` (thin
+//! apply engine, diff), `net` (CIDR, MTU), `calico`, `alb`, `lbc` (the AWS Load Balancer Controller's objects), `modules` (thin
 //! glue, one file per module), `ansible` and `cli` (the two front doors),
 //! `docs` (module documentation from the specs).
 
@@ -14,6 +14,7 @@ pub mod cli;
 pub mod docs;
 pub mod error;
 pub mod kube;
+pub mod lbc;
 pub mod modules;
 pub mod net;
 pub mod preflight;

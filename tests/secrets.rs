@@ -321,3 +321,78 @@ fn args_file(v: &Value) -> std::path::PathBuf {
     std::fs::write(&f, serde_json::to_vec(v).unwrap()).unwrap();
     f
 }
+
+/// The alb_controller module's webhook keys (the CA's and the serving
+/// certificate's, made by netpath) never leave the process: not in msg,
+/// results, diffs or invocation, on the create, a renewal (an update of the
+/// Secret) and check mode. Its webhooks only cover Pods, Services, Ingresses
+/// and the controller's CRDs, none of which this binary's tests write.
+#[test]
+fn webhook_private_keys_never_appear() {
+    let ns = common::namespace("lbc-keys");
+    let base = json!({"kubeconfig": plane().kubeconfig.to_str().unwrap(), "namespace": ns,
+        "cluster_name": "netpath", "region": "eu-west-1", "vpc_id": "vpc-0123456789abcdef0"});
+    let flags = module::Flags {
+        check: false,
+        diff: true,
+        inject_invocation: true,
+    };
+    let mut outputs = Vec::new();
+    let mut keys = Vec::new();
+    let read_keys = |keys: &mut Vec<String>| {
+        for name in ["aws-load-balancer-tls", "aws-load-balancer-webhook-ca"] {
+            let s = common::get("v1", "Secret", Some(&ns), name).expect(name);
+            let b64 = s["data"]["tls.key"].as_str().unwrap().to_string();
+            keys.extend(
+                b64.as_bytes()
+                    .chunks(32)
+                    .filter(|c| c.len() == 32)
+                    .map(|c| String::from_utf8_lossy(c).to_string()),
+            );
+            use base64::Engine;
+            let pem = String::from_utf8(
+                base64::engine::general_purpose::STANDARD
+                    .decode(&b64)
+                    .unwrap(),
+            )
+            .unwrap();
+            keys.extend(
+                pem.lines()
+                    .filter(|l| !l.starts_with("-----") && l.len() >= 16)
+                    .map(str::to_string),
+            );
+        }
+    };
+    let r = module::run("alb_controller", base.clone(), flags);
+    assert_eq!(r.json["changed"], json!(true), "{}", r.stdout);
+    outputs.push(r);
+    read_keys(&mut keys);
+    let renew = with(base.clone(), json!({"webhook_cert_renew": true}));
+    let r = module::run("alb_controller", renew.clone(), flags);
+    assert_eq!(r.json["changed"], json!(true), "{}", r.stdout);
+    assert!(
+        r.json["diff"].as_array().unwrap().iter().any(|d| d["after"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("(changed)")),
+        "the renewed key shows as a change: {}",
+        r.stdout
+    );
+    outputs.push(r);
+    read_keys(&mut keys);
+    outputs.push(module::run(
+        "alb_controller",
+        renew,
+        module::Flags {
+            check: true,
+            ..flags
+        },
+    ));
+    outputs.push(module::run("alb_controller", base, flags));
+    let mut leaks = Leaks::new(&keys.iter().map(String::as_str).collect::<Vec<_>>());
+    for (i, r) in outputs.iter().enumerate() {
+        assert!(!r.stdout.contains("PRIVATE KEY"), "run {i}: {}", r.stdout);
+        leaks.check(&format!("alb_controller run {i}"), &[&r.stdout, &r.stderr]);
+    }
+    assert!(keys.len() > 8, "{} key fragments checked", keys.len());
+}

@@ -1,6 +1,7 @@
 //! One file per Ansible module: its spec, and glue from options to the
 //! rendering, validation and apply code that does the work.
 
+pub mod alb_controller;
 pub mod alb_ingress;
 pub mod cni;
 pub mod ippool;
@@ -34,6 +35,7 @@ pub const MODULES: &[&ModuleDef] = &[
     &ippool::MODULE,
     &cni::MODULE,
     &node_provider_id::MODULE,
+    &alb_controller::MODULE,
 ];
 
 pub fn find(name: &str) -> Option<&'static ModuleDef> {
@@ -145,6 +147,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         "ippool" => ippool::run(ctx).await,
         "cni" => cni::run(ctx).await,
         "node_provider_id" => node_provider_id::run(ctx).await,
+        "alb_controller" => alb_controller::run(ctx).await,
         other => Err(Error::Input(format!(
             "module {other} is declared but has no implementation"
         ))
