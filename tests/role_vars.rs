@@ -238,7 +238,14 @@ fn collection(dir: &Path) -> PathBuf {
         coll.join("libexec/netpath"),
     )
     .unwrap();
-    for m in ["manifest", "ippool", "cni", "alb_ingress", "netcheck"] {
+    for m in [
+        "manifest",
+        "ippool",
+        "cni",
+        "alb_ingress",
+        "netcheck",
+        "alb_controller",
+    ] {
         std::os::unix::fs::symlink(
             "../../libexec/netpath",
             coll.join("plugins/modules").join(m),
@@ -411,4 +418,126 @@ fn roles_take_module_defaults_and_refuse_typos_and_strings_for_lists() {
             "{core}: {out}"
         );
     }
+}
+
+/// The alb_controller role through ansible-playbook: bad variables stop it
+/// before any write, naming the role variable and the fix; then check mode
+/// writes nothing, the first run installs, the second is changed=0 with
+/// every resourceVersion as it was, and netcheck takes its settings.
+/// (The CRDs come from ../shared when it is there, else are skipped.)
+#[test]
+fn alb_controller_role_installs_once_and_refuses_bad_variables() {
+    let p = common::plane();
+    let play = Play::new();
+    let ns = common::namespace("lbc-role");
+    let crds = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/upstream/aws-load-balancer-controller/v3.5.0/crds.yaml");
+    let crds = if crds.exists() {
+        crds.display().to_string()
+    } else {
+        eprintln!("../shared is absent: the role runs without the controller's CRDs");
+        String::new()
+    };
+    let playbook = |vars: &str| {
+        format!(
+            r#"- hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/netpath.calico_alb.k8s:
+      kubeconfig: {kc}
+  vars:
+    alb_controller_namespace: {ns}
+    alb_controller_crds: "{crds}"
+    alb_controller_wait: false
+    # The plane's own ingressclassparams CRD is another manager's.
+    alb_controller_force_conflicts: true
+{vars}
+  roles:
+    - netpath.calico_alb.alb_controller
+  post_tasks:
+    - name: The IAM policy is published
+      ansible.builtin.assert:
+        that:
+          - alb_controller_iam_policy.document.Version == '2012-10-17'
+          - alb_controller_iam_policy_terraform.resource.aws_iam_policy is mapping
+        quiet: true
+"#,
+            kc = p.kubeconfig.display()
+        )
+    };
+    let good = "    alb_controller_cluster_name: netpath\n    alb_controller_region: eu-west-1\n    \
+                alb_controller_vpc_id: vpc-0123456789abcdef0";
+    let (venv_name, venv) = cores().remove(0);
+    let (ok, out) = play.run(
+        &venv,
+        &playbook("    alb_controller_cluster_name: netpath\n    alb_controller_vpc_id: vpc-123"),
+    );
+    assert!(!ok, "{venv_name}: {out}");
+    for want in [
+        "alb_controller_region: is empty",
+        "alb_controller_vpc_id: \"vpc-123\" is not a VPC ID",
+    ] {
+        assert!(out.contains(want), "{want}: {out}");
+    }
+    let deployment = || {
+        common::get(
+            "apps/v1",
+            "Deployment",
+            Some(&ns),
+            "aws-load-balancer-controller",
+        )
+    };
+    assert!(deployment().is_none(), "written before the refusal");
+    let tgb_crd = || {
+        common::get(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            None,
+            "targetgroupbindings.elbv2.k8s.aws",
+        )
+    };
+    assert!(tgb_crd().is_none(), "CRDs written before the refusal");
+
+    let recap = |out: &str, k: &str| -> u32 {
+        out.lines()
+            .filter(|l| l.starts_with("localhost") && l.contains(" ok="))
+            .flat_map(|l| l.split_whitespace())
+            .filter_map(|w| w.strip_prefix(&format!("{k}=")))
+            .filter_map(|n| n.parse::<u32>().ok())
+            .sum()
+    };
+    let checked = |vars: &str| {
+        let d = play.dir.path();
+        std::fs::write(d.join("play.yml"), playbook(vars)).unwrap();
+        let out = common::ansible_playbook(&venv, d)
+            .args(["-i", "inventory.yml", "play.yml", "--check"])
+            .env("ANSIBLE_COLLECTIONS_PATH", &play.collections)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (ok, out) = checked(good);
+    assert!(ok, "{out}");
+    assert!(deployment().is_none(), "check mode wrote: {out}");
+
+    let (ok, out) = play.run(&venv, &playbook(good));
+    assert!(ok, "{out}");
+    assert!(recap(&out, "changed") > 0, "{out}");
+    let d = deployment().expect("the role wrote the Deployment");
+    assert_eq!(tgb_crd().is_some(), !crds.is_empty(), "the CRDs: {out}");
+    let rv = |o: &Value| o["metadata"]["resourceVersion"].clone();
+    let secret = || common::get("v1", "Secret", Some(&ns), "aws-load-balancer-tls").unwrap();
+    let (d_rv, s_rv) = (rv(&d), rv(&secret()));
+
+    let (ok, out) = play.run(&venv, &playbook(good));
+    assert!(ok, "{out}");
+    assert_eq!(recap(&out, "changed"), 0, "second run: {out}");
+    let (ok, out) = checked(good);
+    assert!(ok, "{out}");
+    assert_eq!(recap(&out, "changed"), 0, "check after: {out}");
+    assert_eq!(rv(&deployment().unwrap()), d_rv);
+    assert_eq!(rv(&secret()), s_rv, "the webhook certificate was kept");
 }

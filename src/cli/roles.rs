@@ -18,7 +18,13 @@ pub const ARG: &str = "_netpath_role";
 /// `netpath_` is shared with users' own variables (the repository's
 /// molecule scenarios have netpath_plane): only near-misses of the
 /// connection variables count there.
-pub const PREFIXES: &[&str] = &["cni_", "alb_ingress_", "netcheck_", "netpath_"];
+pub const PREFIXES: &[&str] = &[
+    "cni_",
+    "alb_ingress_",
+    "alb_controller_",
+    "netcheck_",
+    "netpath_",
+];
 const SHARED_PREFIX: &str = "netpath_";
 
 /// (role, variable, Ansible type) of every role's argument spec; `*` for
@@ -65,6 +71,75 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("alb_ingress", "alb_ingress_apps", "list"),
     ("alb_ingress", "alb_ingress_wait", "bool"),
     ("alb_ingress", "alb_ingress_wait_timeout", "int"),
+    ("alb_controller", "alb_controller_enabled", "bool"),
+    ("alb_controller", "alb_controller_cluster_name", "str"),
+    ("alb_controller", "alb_controller_region", "str"),
+    ("alb_controller", "alb_controller_vpc_id", "str"),
+    ("alb_controller", "alb_controller_crds", "str"),
+    ("alb_controller", "alb_controller_crds_checksum", "str"),
+    ("alb_controller", "alb_controller_cache_dir", "str"),
+    ("alb_controller", "alb_controller_namespace", "str"),
+    ("alb_controller", "alb_controller_image", "str"),
+    ("alb_controller", "alb_controller_image_pull_policy", "str"),
+    (
+        "alb_controller",
+        "alb_controller_image_pull_secrets",
+        "list",
+    ),
+    ("alb_controller", "alb_controller_replicas", "int"),
+    ("alb_controller", "alb_controller_node_selector", "dict"),
+    ("alb_controller", "alb_controller_tolerations", "list"),
+    ("alb_controller", "alb_controller_resources", "dict"),
+    (
+        "alb_controller",
+        "alb_controller_priority_class_name",
+        "str",
+    ),
+    ("alb_controller", "alb_controller_log_level", "str"),
+    ("alb_controller", "alb_controller_ingress_class", "str"),
+    ("alb_controller", "alb_controller_enable_waf", "bool"),
+    ("alb_controller", "alb_controller_enable_wafv2", "bool"),
+    ("alb_controller", "alb_controller_enable_shield", "bool"),
+    (
+        "alb_controller",
+        "alb_controller_enable_backend_security_group",
+        "bool",
+    ),
+    (
+        "alb_controller",
+        "alb_controller_service_mutator_webhook",
+        "bool",
+    ),
+    (
+        "alb_controller",
+        "alb_controller_service_account_annotations",
+        "dict",
+    ),
+    ("alb_controller", "alb_controller_env", "dict"),
+    ("alb_controller", "alb_controller_cluster_domain", "str"),
+    (
+        "alb_controller",
+        "alb_controller_webhook_cert_validity_days",
+        "int",
+    ),
+    (
+        "alb_controller",
+        "alb_controller_webhook_cert_renew_before_days",
+        "int",
+    ),
+    (
+        "alb_controller",
+        "alb_controller_webhook_cert_renew",
+        "bool",
+    ),
+    (
+        "alb_controller",
+        "alb_controller_webhook_cert_extra_names",
+        "list",
+    ),
+    ("alb_controller", "alb_controller_wait", "bool"),
+    ("alb_controller", "alb_controller_wait_timeout", "int"),
+    ("alb_controller", "alb_controller_force_conflicts", "bool"),
     ("netcheck", "netcheck_cni_plugin", "str"),
     ("netcheck", "netcheck_pod_cidr", "str"),
     ("netcheck", "netcheck_vpc_cidrs", "list"),
@@ -100,6 +175,10 @@ pub const SET_BY_ROLES: &[&str] = &[
     "cni_calico_sources",
     "cni_calico_manifest_text",
     "cni_calico_file",
+    "alb_controller_result",
+    "alb_controller_iam_policy",
+    "alb_controller_iam_policy_terraform",
+    "alb_controller_crds_file",
     "netpath_network",
     "netpath_hosts",
     "netpath_remote_cache",
@@ -133,9 +212,12 @@ const NETCHECK: Table = &[
     ("live", &["netcheck_live"]),
     ("controller_namespace", &["netcheck_controller_namespace"]),
     ("controller_name", &["netcheck_controller_name"]),
-    ("cluster_name", &["netcheck_cluster_name"]),
-    ("region", &["netcheck_aws_region"]),
-    ("vpc_id", &["netcheck_vpc_id"]),
+    (
+        "cluster_name",
+        &["netcheck_cluster_name", "alb_controller_cluster_name"],
+    ),
+    ("region", &["netcheck_aws_region", "alb_controller_region"]),
+    ("vpc_id", &["netcheck_vpc_id", "alb_controller_vpc_id"]),
 ];
 const ALB_INGRESS: Table = &[
     ("cni_plugin", &["alb_ingress_cni_plugin", "cni_plugin"]),
@@ -189,6 +271,62 @@ const CNI_MANIFEST: Table = &[
     ("wait_timeout", &["cni_calico_wait_timeout"]),
     ("force_conflicts", &["cni_calico_force_conflicts"]),
 ];
+const ALB_CONTROLLER: Table = &[
+    ("crds", &["alb_controller_crds"]),
+    ("cluster_name", &["alb_controller_cluster_name"]),
+    ("region", &["alb_controller_region"]),
+    ("vpc_id", &["alb_controller_vpc_id"]),
+    ("namespace", &["alb_controller_namespace"]),
+    ("image", &["alb_controller_image"]),
+    ("image_pull_policy", &["alb_controller_image_pull_policy"]),
+    ("image_pull_secrets", &["alb_controller_image_pull_secrets"]),
+    ("replicas", &["alb_controller_replicas"]),
+    ("node_selector", &["alb_controller_node_selector"]),
+    ("tolerations", &["alb_controller_tolerations"]),
+    ("resources", &["alb_controller_resources"]),
+    (
+        "priority_class_name",
+        &["alb_controller_priority_class_name"],
+    ),
+    ("log_level", &["alb_controller_log_level"]),
+    (
+        "ingress_class",
+        &["alb_controller_ingress_class", "alb_ingress_class_name"],
+    ),
+    ("enable_waf", &["alb_controller_enable_waf"]),
+    ("enable_wafv2", &["alb_controller_enable_wafv2"]),
+    ("enable_shield", &["alb_controller_enable_shield"]),
+    (
+        "enable_backend_security_group",
+        &["alb_controller_enable_backend_security_group"],
+    ),
+    (
+        "service_mutator_webhook",
+        &["alb_controller_service_mutator_webhook"],
+    ),
+    (
+        "service_account_annotations",
+        &["alb_controller_service_account_annotations"],
+    ),
+    ("env", &["alb_controller_env"]),
+    ("cluster_domain", &["alb_controller_cluster_domain"]),
+    (
+        "webhook_cert_validity_days",
+        &["alb_controller_webhook_cert_validity_days"],
+    ),
+    (
+        "webhook_cert_renew_before_days",
+        &["alb_controller_webhook_cert_renew_before_days"],
+    ),
+    ("webhook_cert_renew", &["alb_controller_webhook_cert_renew"]),
+    (
+        "webhook_cert_extra_names",
+        &["alb_controller_webhook_cert_extra_names"],
+    ),
+    ("wait", &["alb_controller_wait"]),
+    ("wait_timeout", &["alb_controller_wait_timeout"]),
+    ("force_conflicts", &["alb_controller_force_conflicts"]),
+];
 /// Every role's connection: passed inside `_netpath_role`, not as options.
 const CONNECTION: Table = &[
     ("kubeconfig", &["netpath_kubeconfig"]),
@@ -202,6 +340,7 @@ pub const TASKS: &[(&str, &str, Table)] = &[
     ("cni", "ippool", CNI_IPPOOL),
     ("cni", "cni", CNI_CNI),
     ("cni", "manifest", CNI_MANIFEST),
+    ("alb_controller", "alb_controller", ALB_CONTROLLER),
 ];
 
 fn known(name: &str) -> bool {

@@ -5,7 +5,7 @@ use super::*;
 use serde_json::json;
 use std::path::Path;
 
-const ROLES: &[&str] = &["cni", "alb_ingress", "netcheck"];
+const ROLES: &[&str] = &["cni", "alb_ingress", "alb_controller", "netcheck"];
 
 fn yaml(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
