@@ -302,6 +302,7 @@ fn every_typed_option_applies_and_is_idempotent() {
     let ns = common::namespace("typed");
     let class = common::unique_name("alb-typed");
     let np = free_node_port();
+    const COND: &str = r#"[{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"X-Env","values":["prod"]}}]"#;
     let app = json!({
         "name": "web", "namespace": ns, "scheme": "internal", "target_type": "instance",
         "listen_ports": "[{\"HTTP\":80},{\"HTTPS\":443}]",
@@ -316,7 +317,7 @@ fn every_typed_option_applies_and_is_idempotent() {
         "load_balancer_attributes": {"idle_timeout.timeout_seconds": "60"},
         "target_group_attributes": {"deregistration_delay.timeout_seconds": 30},
         "tags": {"env": "prod", "team": "web"},
-        "annotations": {"alb.ingress.kubernetes.io/actions.ssl-redirect": "{}"},
+        "annotations": {"alb.ingress.kubernetes.io/conditions.web": COND},
         "labels": {"app": "web"},
         "rules": [
             {"host": "web.example.com", "paths": [
@@ -348,7 +349,7 @@ fn every_typed_option_applies_and_is_idempotent() {
             "target-group-attributes",
             "deregistration_delay.timeout_seconds=30",
         ),
-        ("actions.ssl-redirect", "{}"),
+        ("conditions.web", COND),
     ] {
         assert_eq!(
             ann[format!("alb.ingress.kubernetes.io/{k}")],
@@ -622,7 +623,7 @@ fn backend_outside_the_task_must_be_a_node_port_service() {
     assert_eq!(r["failed"], json!(true), "{r}");
     assert!(
         r["msg"].as_str().unwrap().contains(&format!(
-            "service type must be either 'NodePort' or 'LoadBalancer': {ns}/app-service"
+            "your service be must of type 'NodePort' or 'LoadBalancer' (Service {ns}/app-service is ClusterIP)"
         )),
         "{r}"
     );

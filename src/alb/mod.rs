@@ -1,6 +1,7 @@
 //! AWS Load Balancer Controller: checks for the `alb.ingress.kubernetes.io/*`
 //! annotations and the Ingress and Service fields the ALB path depends on.
 
+pub mod actions;
 pub mod live;
 pub mod model;
 pub mod netcheck;

@@ -27,7 +27,7 @@ pub const PARAMS_API_VERSION: &str = "elbv2.k8s.aws/v1beta1";
 pub const DEFAULT_POD_CIDR: &str = "192.168.0.0/16";
 pub const DEFAULT_NODE_PORT_RANGE: &str = "30000-32767";
 
-const LBC_FAILS: &str = "The AWS Load Balancer Controller fails to build the Ingress group \
+pub(crate) const LBC_FAILS: &str = "The AWS Load Balancer Controller fails to build the Ingress group \
                          (event FailedBuildModel), so the ALB is neither created nor updated.";
 const API_REJECTS: &str = "The API server rejects the object, so it is never applied.";
 
@@ -548,20 +548,37 @@ fn typed_value(conv: Conv, v: &Value, field: &str, f: &mut Findings) -> Option<S
             Value::Object(m) => {
                 for (k, val) in m {
                     let val = scalar_string(val);
-                    if k.is_empty() || k.contains([',', '=']) || val.contains(',') {
+                    // ParseStringMapAnnotation splits a pair at its first '='.
+                    if k.trim().is_empty() {
                         f.error(
                             format!("{field}.{k}"),
                             format!(
-                                "'{k}={val}' cannot be written as a stringMap annotation: keys \
-                                 may not be empty or contain ',' or '=', values may not \
-                                 contain ','. {LBC_FAILS}"
+                                "'{k}={val}' has an empty key: failed to parse stringMap \
+                                 annotation. {LBC_FAILS}"
                             ),
                             "use plain keys and values, e.g. {env: prod, team: web}.",
                         );
+                    } else if let Some((head, tail)) = k.split_once('=') {
+                        f.error(
+                            format!("{field}.{k}"),
+                            format!(
+                                "key '{k}' contains '=': the controller splits each pair at its \
+                                 first '=' and would read key '{head}' with value \
+                                 '{tail}={val}'."
+                            ),
+                            "use a key without '=', e.g. {env: prod, team: web}.",
+                        );
                     }
                 }
+                // Commas and backslashes escaped, as splitKeyValuePairs reads them.
                 m.iter()
-                    .map(|(k, val)| format!("{k}={}", scalar_string(val)))
+                    .map(|(k, val)| {
+                        format!(
+                            "{}={}",
+                            rules::escape_stringmap(k),
+                            rules::escape_stringmap(&scalar_string(val))
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join(",")
             }
@@ -630,6 +647,21 @@ pub fn parse_plan(p: &Params, net: &Network, manage_class: bool, f: &mut Finding
     };
     if manage_class {
         check_class(&class, net, f);
+    } else if let Some(tt) = class
+        .params
+        .as_ref()
+        .and_then(|m| m.get("targetType"))
+        .and_then(Value::as_str)
+    {
+        // netcheck: the class is not ours to check, but its targetType is
+        // what every target group uses.
+        // (An unknown value is the API server's to refuse: it never gets here.)
+        check_target_type_against_network(
+            "ingress_class.params.targetType",
+            TargetType::parse(tt),
+            net,
+            f,
+        );
     }
     let class_annotation = p.bool("ingress_class_annotation");
     let mut apps = Vec::new();
@@ -717,7 +749,11 @@ fn parse_app(
     let (target_type, target_type_field) = match annotations.iter().find(|a| a.key == tt_key) {
         Some(a) => (TargetType::parse(&a.value), a.field.clone()),
         None => {
-            let derived = net.model.recommended_target_type();
+            // Under IngressClassParams' targetType, write that one: a derived
+            // value that differs would only be overridden.
+            let derived = params_tt
+                .and_then(TargetType::parse)
+                .unwrap_or_else(|| net.model.recommended_target_type());
             annotations.insert(
                 usize::from(class_annotation)
                     + usize::from(v.get("scheme").is_some_and(|x| !x.is_null())),
@@ -839,7 +875,10 @@ fn parse_app(
                 &format!("{at}.services[{si}]"),
                 sv,
                 &namespace,
-                target_type,
+                (
+                    target_type,
+                    class_target_type.then_some(class.name.as_str()),
+                ),
                 net,
                 f,
             )
@@ -871,7 +910,9 @@ fn parse_service(
     at: &str,
     v: &Value,
     namespace: &str,
-    target_type: TargetType,
+    // The Ingress's effective target type, and the class whose
+    // IngressClassParams set it (then no annotation counts).
+    (target_type, class_tt): (TargetType, Option<&str>),
     net: &Network,
     f: &mut Findings,
 ) -> Service {
@@ -883,9 +924,11 @@ fn parse_service(
             "use lower case letters, digits and '-', starting with a letter, e.g. app-service.",
         );
     }
-    // The Service's own target-type annotation wins over the Ingress's.
+    // The Service's own target-type annotation wins over the Ingress's,
+    // IngressClassParams' targetType over both (buildTargetGroupTargetType).
     let own_tt = v
         .get("annotations")
+        .filter(|_| class_tt.is_none())
         .and_then(|a| a.get(format!("{ANNOTATION_PREFIX}target-type")))
         .and_then(Value::as_str)
         .and_then(TargetType::parse);
@@ -1018,9 +1061,25 @@ fn parse_service(
     let tt_key = format!("{ANNOTATION_PREFIX}target-type");
     if let Some(tt) = annotations.get(&tt_key).and_then(Value::as_str) {
         let field = format!("{at}.annotations[\"{tt_key}\"]");
-        match rules::check_target_type(&field, tt) {
-            Some(x) => f.push(x),
-            None => check_target_type_against_network(&field, TargetType::parse(tt), net, f),
+        match class_tt {
+            // buildTargetGroupTargetType replaces the annotation's value
+            // before it is parsed: it is never read, valid or not.
+            Some(class) if tt != target_type.as_str() => f.warning(
+                &field,
+                format!(
+                    "the IngressClassParams of class {class} set targetType {}, which \
+                     overrides target-type '{tt}' of this Service: its target groups use {}.",
+                    target_type.as_str(),
+                    target_type.as_str()
+                ),
+                "set the target type in one place: drop it from the Service or from \
+                 ingress_class.params.",
+            ),
+            Some(_) => {}
+            None => match rules::check_target_type(&field, tt) {
+                Some(x) => f.push(x),
+                None => check_target_type_against_network(&field, TargetType::parse(tt), net, f),
+            },
         }
     }
     Service {
@@ -1092,13 +1151,19 @@ pub fn check_target_type_against_network(
 }
 
 fn ann_int(a: &Annotation, f: &mut Findings) -> Option<i64> {
-    match a.value.trim().parse::<i32>() {
+    ann_int_then(a, f, "", LBC_FAILS)
+}
+
+/// ParseInt32Annotation; `prefix` and `then` say where and what it fails.
+fn ann_int_then(a: &Annotation, f: &mut Findings, prefix: &str, then: &str) -> Option<i64> {
+    // strconv.ParseInt(raw, 10, 32): no spaces, an optional sign.
+    match a.value.parse::<i32>() {
         Ok(n) => Some(i64::from(n)),
         Err(_) => {
             f.error(
                 &a.field,
                 format!(
-                    "failed to parse int32 annotation, {}: {}. {LBC_FAILS}",
+                    "{prefix}failed to parse int32 annotation, {}: {}. {then}",
                     a.key, a.value
                 ),
                 "write a whole number.",
@@ -1162,7 +1227,10 @@ fn check_app(app: &App, v: &Value, class: &IngressClass, net: &Network, f: &mut 
         "target-group-attributes",
         "tags",
     ] {
-        one(suffix, f, &rules::check_stringmap);
+        let key = format!("{ANNOTATION_PREFIX}{suffix}");
+        one(suffix, f, &|field, value| {
+            rules::check_stringmap(field, &key, value)
+        });
     }
     if let Some(a) = get("manage-backend-security-group-rules")
         && !matches!(
@@ -1193,6 +1261,10 @@ fn check_app(app: &App, v: &Value, class: &IngressClass, net: &Network, f: &mut 
     // Target type against the network: the seed's central rule, for the
     // value the target groups really get (a Service's annotation wins).
     match get("target-type") {
+        // Under IngressClassParams' targetType the annotation is never
+        // parsed (parse_app warns that it is overridden), and the class's
+        // value is judged once, on the class (parse_plan), not per Ingress.
+        _ if app.class_target_type => {}
         Some(a) => match rules::check_target_type(&a.field, &a.value) {
             Some(x) => f.push(x),
             None if app.ingress_target_type_used() => check_target_type_against_network(
@@ -1275,8 +1347,18 @@ fn check_app(app: &App, v: &Value, class: &IngressClass, net: &Network, f: &mut 
         }
     }
 
+    // sortGroupMembers, while the group is loaded: no model is built at all.
     if let Some(a) = get("group.order")
-        && let Some(n) = ann_int(a, f)
+        && let Some(n) = ann_int_then(
+            a,
+            f,
+            &format!(
+                "failed to load Ingress group order for ingress: {}/{}: ",
+                app.namespace, app.name
+            ),
+            "The controller then fails to load the whole group (a reconcile error in its log, \
+             no Event), so no member's rules reach the ALB.",
+        )
         && let Some(x) = rules::check_group_order(&a.field, n)
     {
         f.push(x);
@@ -1320,6 +1402,7 @@ fn check_app(app: &App, v: &Value, class: &IngressClass, net: &Network, f: &mut 
         f.push(x);
     }
     check_backend_target_groups(app, f);
+    super::actions::check(app, f);
 
     // Network placement of the ALB.
     if let Some(a) = get("subnets") {
@@ -1352,10 +1435,12 @@ fn check_app(app: &App, v: &Value, class: &IngressClass, net: &Network, f: &mut 
         if !found {
             f.error(
                 &b.port_field,
+                // buildTargetGroup: k8s.LookupServicePort.
                 format!(
-                    "the backend refers to port {} of Service {}, which has no such port; the \
-                     controller cannot resolve the target group port. {LBC_FAILS}",
+                    "unable to find port {} on service {}/{}: the backend refers to a port \
+                     the Service does not have. {LBC_FAILS}",
                     b.port.describe(),
+                    svc.namespace,
                     svc.name
                 ),
                 format!(
@@ -1541,21 +1626,33 @@ pub fn check_class(class: &IngressClass, net: &Network, f: &mut Findings) {
         }
     }
     let str_field = |k: &str| params.get(k).and_then(Value::as_str);
-    if let Some(v) = str_field("scheme")
-        && let Some(x) = rules::check_scheme("ingress_class.params.scheme", v)
-    {
-        f.push(x);
-    }
-    if let Some(v) = str_field("ipAddressType")
-        && let Some(x) = rules::check_ip_address_type("ingress_class.params.ipAddressType", v)
-    {
-        f.push(x);
-    }
-    if let Some(v) = str_field("targetType") {
-        let field = "ingress_class.params.targetType";
-        match rules::check_target_type(field, v) {
-            Some(x) => f.push(x),
-            None => check_target_type_against_network(field, TargetType::parse(v), net, f),
+    // The CRD's enums (elbv2.k8s.aws IngressClassParams): the API server
+    // refuses the object, the controller never sees the value.
+    for (k, allowed) in [
+        ("scheme", &["internal", "internet-facing"][..]),
+        (
+            "ipAddressType",
+            &["ipv4", "dualstack", "dualstack-without-public-ipv4"][..],
+        ),
+        ("targetType", &["instance", "ip"][..]),
+    ] {
+        let Some(v) = str_field(k) else { continue };
+        let field = format!("ingress_class.params.{k}");
+        if !allowed.contains(&v) {
+            let quoted: Vec<String> = allowed.iter().map(|a| format!("\"{a}\"")).collect();
+            f.error(
+                &field,
+                format!(
+                    "spec.{k}: Unsupported value: \"{v}\": supported values: {}. {API_REJECTS}",
+                    quoted.join(", ")
+                ),
+                match allowed.iter().find(|a| a.eq_ignore_ascii_case(v.trim())) {
+                    Some(a) => format!("write '{a}' (values are case-sensitive)."),
+                    None => format!("use one of: {}.", allowed.join(", ")),
+                },
+            );
+        } else if k == "targetType" {
+            check_target_type_against_network(&field, TargetType::parse(v), net, f);
         }
     }
     if let Some(v) = params
@@ -1791,11 +1888,12 @@ pub fn check_live_services(plan: &Plan, live: &[Value], f: &mut Findings) {
                     if tt == TargetType::Instance && !matches!(ty, "NodePort" | "LoadBalancer") {
                         f.error(
                             &b.field,
+                            // buildTargetGroupSpec finds no NodePort on it.
                             format!(
-                                "service type must be either 'NodePort' or 'LoadBalancer': \
-                                 {}/{} (it is {ty}). With instance targets the ALB sends \
-                                 traffic to a node port, and this Service opens none. \
-                                 {LBC_FAILS}",
+                                "TargetGroup port is empty. When using Instance targets, your \
+                                 service be must of type 'NodePort' or 'LoadBalancer' (Service \
+                                 {}/{} is {ty}): with instance targets the ALB sends traffic \
+                                 to a node port, and this Service opens none. {LBC_FAILS}",
                                 app.namespace, b.service
                             ),
                             "make that Service type NodePort, or define it under services of \

@@ -762,23 +762,70 @@ fn dns_label_problem(s: &str) -> Option<&'static str> {
 
 // -------------------------------------------------------------- annotations
 
+/// splitKeyValuePairs (pkg/annotations/parser.go): pairs split at a ','
+/// followed by more `=`, `\x` escapes a character (so `\,` is a comma in a
+/// value); a ',' followed by text without '=' ends the list malformed.
+fn split_key_value_pairs(s: &str) -> Vec<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut cur: Vec<u8> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            cur.push(b[i + 1]);
+            i += 1;
+        } else if b[i] == b',' {
+            let rest = s[i + 1..].trim();
+            if rest.contains('=') {
+                out.push(String::from_utf8_lossy(&cur).trim().to_string());
+                cur.clear();
+            } else if !rest.is_empty() {
+                out.push(String::from_utf8_lossy(&cur).trim().to_string());
+                out.push(rest.to_string());
+                return out;
+            } else {
+                cur.push(b',');
+            }
+        } else {
+            cur.push(b[i]);
+        }
+        i += 1;
+    }
+    if !cur.is_empty() {
+        out.push(String::from_utf8_lossy(&cur).trim().to_string());
+    }
+    out
+}
+
+/// ParseStringMapAnnotation: the pairs, or the one that is not key=value.
+pub fn parse_stringmap(s: &str) -> Result<Vec<(String, String)>, String> {
+    split_key_value_pairs(s)
+        .into_iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                Ok((k.trim().to_string(), v.trim().to_string()))
+            }
+            _ => Err(pair),
+        })
+        .collect()
+}
+
+/// A stringMap key or value written so that parse_stringmap reads it back.
+pub fn escape_stringmap(s: &str) -> String {
+    s.replace('\\', "\\\\").replace(',', "\\,")
+}
+
 /// A `k=v,k2=v2` annotation (tags, target-node-labels, attributes).
-pub fn check_stringmap(field: &str, s: &str) -> Option<Finding> {
-    let bad = s
-        .split(',')
-        .map(str::trim)
-        .filter(|pair| !pair.is_empty())
-        .find(|pair| {
-            pair.split_once('=')
-                .is_none_or(|(k, _)| k.trim().is_empty())
-        })?;
+pub fn check_stringmap(field: &str, key: &str, s: &str) -> Option<Finding> {
+    let bad = parse_stringmap(s).err()?;
     Some(Finding::error(
         field,
         format!(
-            "failed to parse stringMap annotation, {field}: {s} ('{bad}' is not key=value). \
+            "failed to parse stringMap annotation, {key}: {s} ('{bad}' is not key=value). \
              {LBC_FAILS}"
         ),
-        "write comma-separated key=value pairs, e.g. 'env=prod,team=web'.",
+        "write comma-separated key=value pairs, e.g. 'env=prod,team=web' (a comma inside a \
+         value is written '\\,').",
     ))
 }
 
@@ -1498,15 +1545,35 @@ mod tests {
 
     #[test]
     fn stringmap() {
-        for ok in ["", "a=b", "a=b,c=d", " a = b , c=d ", "a=", "a=b=c", "a=b,"] {
-            assert!(check_stringmap(F, ok).is_none(), "{ok:?}");
+        const K: &str = "alb.ingress.kubernetes.io/tags";
+        for ok in [
+            "",
+            "a=b",
+            "a=b,c=d",
+            " a = b , c=d ",
+            "a=",
+            "a=b=c",
+            "a=b,",
+            "a=x\\,y,b=c",
+        ] {
+            assert!(check_stringmap(F, K, ok).is_none(), "{ok:?}");
         }
         err(
-            check_stringmap(F, "key1=value1, invalid"),
-            "failed to parse stringMap annotation",
+            check_stringmap(F, K, "key1=value1, invalid"),
+            "failed to parse stringMap annotation, alb.ingress.kubernetes.io/tags: key1=value1, invalid",
         );
-        err(check_stringmap(F, "=v"), "'=v' is not key=value");
-        err(check_stringmap(F, "a=b;c=d,e"), "'e' is not key=value");
+        err(check_stringmap(F, K, "=v"), "'=v' is not key=value");
+        err(check_stringmap(F, K, "a=b;c=d,e"), "'e' is not key=value");
+        err(check_stringmap(F, K, "a=x,y"), "'y' is not key=value");
+        // v3.5.0's splitKeyValuePairs: an escaped comma stays in the value.
+        assert_eq!(
+            parse_stringmap("a=x\\,y, b = c").unwrap(),
+            vec![("a".into(), "x,y".into()), ("b".into(), "c".into())]
+        );
+        assert_eq!(
+            parse_stringmap(&format!("k={}", escape_stringmap("a,b\\c"))).unwrap(),
+            vec![("k".into(), "a,b\\c".into())]
+        );
     }
 
     #[test]

@@ -506,7 +506,7 @@ fn backend_ports_resolve() {
     error(
         &f,
         "paths[0].service_port",
-        "refers to port 8080 of Service app-service, which has no such port",
+        "unable to find port 8080 on service default/app-service",
     );
     let f = findings(
         json!({"rules": [{"host": "example.com", "paths": [{"path": "/", "service_name": "app-service", "service_port": 0}]}]}),
@@ -645,10 +645,26 @@ fn string_maps() {
         ann["alb.ingress.kubernetes.io/load-balancer-attributes"],
         "idle_timeout.timeout_seconds=60"
     );
+    // A comma in a value is escaped, as v3.5.0's splitKeyValuePairs reads it.
+    let (plan, f) =
+        plan_of(json!({"ingresses": [merge(seed_app(), json!({"tags": {"a": "x,y", "b": "c"}}))]}));
+    clean(&f);
+    let ann = &render_ingress(&plan.apps[0])["metadata"]["annotations"];
+    assert_eq!(ann["alb.ingress.kubernetes.io/tags"], "a=x\\,y,b=c");
+    assert_eq!(
+        rules::parse_stringmap(ann["alb.ingress.kubernetes.io/tags"].as_str().unwrap()).unwrap(),
+        vec![("a".into(), "x,y".into()), ("b".into(), "c".into())]
+    );
+    // A key with '=' would be read as another key.
     error(
-        &findings(json!({"tags": {"a": "x,y"}}), json!({})),
-        "tags.a",
-        "cannot be written as a stringMap",
+        &findings(json!({"tags": {"a=b": "c"}}), json!({})),
+        "tags.a=b",
+        "would read key 'a' with value 'b=c'",
+    );
+    error(
+        &findings(json!({"tags": {" ": "c"}}), json!({})),
+        "tags",
+        "has an empty key: failed to parse stringMap annotation",
     );
     error(
         &findings(
@@ -729,7 +745,7 @@ fn ingress_class_and_params() {
             json!({"ingress_class": {"params": {"scheme": "public"}}}),
         ),
         "ingress_class.params.scheme",
-        "unknown scheme",
+        "spec.scheme: Unsupported value: \"public\": supported values: \"internal\", \"internet-facing\". The API server rejects",
     );
     has(
         &findings(
@@ -826,7 +842,7 @@ fn live_node_ports_and_backends() {
     error(
         &f,
         "paths[0]",
-        "service type must be either 'NodePort' or 'LoadBalancer': default/app-service",
+        "your service be must of type 'NodePort' or 'LoadBalancer' (Service default/app-service is ClusterIP)",
     );
     let mut f = Findings::new();
     check_live_services(
@@ -897,7 +913,8 @@ fn use_annotation_backends_are_actions_not_services() {
     let f = findings(redirect.clone(), json!({}));
     clean(&f);
     assert!(
-        f.0.iter().all(|x| !x.problem.contains("no such port")),
+        f.0.iter()
+            .all(|x| !x.problem.contains("unable to find port")),
         "{:#?}",
         f.0
     );
@@ -939,7 +956,7 @@ fn forward_action_services_are_checked_like_backends() {
     error(
         &findings(fwd("81"), json!({})),
         "actions.weighted\"].forwardConfig.targetGroups[0].servicePort",
-        "port 81 of Service app-service",
+        "unable to find port 81 on service default/app-service",
     );
 }
 
@@ -1064,4 +1081,94 @@ fn a_bad_interval_is_not_reported_twice() {
         "healthcheck_timeout_seconds",
         "",
     );
+}
+
+/// IngressClassParams' targetType replaces the merged annotations' value
+/// before it is parsed (buildTargetGroupTargetType): a Service's or the
+/// Ingress's target-type is then never read, valid or not, and the class's
+/// value is what the CNI must route. It is judged once, on the class.
+#[test]
+fn class_target_type_wins_over_service_and_ingress_annotations() {
+    let svc_ip = json!([{"name": "app-service", "selector": {"app": "myapp"}, "port": 80,
+        "target_port": 8080, "annotations": {"alb.ingress.kubernetes.io/target-type": "ip"}}]);
+    let class_instance = json!({"ingress_class": {"params": {"targetType": "instance"}}});
+    let f = findings(json!({"services": svc_ip.clone()}), class_instance.clone());
+    clean(&f);
+    has(
+        &f,
+        Severity::Warning,
+        "services[0].annotations",
+        "set targetType instance, which overrides target-type 'ip' of this Service",
+    );
+    let (plan, _) = plan_of(
+        json!({"ingress_class": {"params": {"targetType": "instance"}},
+        "ingresses": [merge(seed_app(), json!({"services": svc_ip, "target_type": null}))]}),
+    );
+    assert_eq!(plan.apps[0].services[0].type_, "NodePort");
+    assert_eq!(
+        plan.apps[0].target_type_for("app-service").0,
+        TargetType::Instance
+    );
+    // Not even an unknown value is read under the class's targetType.
+    clean(&findings(
+        json!({"annotations": {"alb.ingress.kubernetes.io/target-type": "pods"}, "target_type": null}),
+        class_instance,
+    ));
+    // The reverse: ip from the class is refused on calico, once, whatever
+    // the Service and the Ingress say.
+    let svc_instance = json!([{"name": "app-service", "selector": {"app": "myapp"}, "port": 80,
+        "target_port": 8080, "annotations": {"alb.ingress.kubernetes.io/target-type": "instance"}}]);
+    let f = findings(
+        json!({"services": svc_instance}),
+        json!({"ingress_class": {"params": {"targetType": "ip"}}}),
+    );
+    let errs: Vec<_> = f.errors().collect();
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert_eq!(errs[0].field, "ingress_class.params.targetType");
+    assert!(errs[0].problem.contains("target-type ip registers pod IPs"));
+}
+
+/// Messages claim what the controller does: a bad group.order fails the
+/// group's load (no model, no Event); an unknown IngressClassParams enum is
+/// the API server's refusal.
+#[test]
+fn messages_name_the_stage_that_fails() {
+    let f = findings(
+        json!({"annotations": {"alb.ingress.kubernetes.io/group.order": "ten"}}),
+        json!({}),
+    );
+    error(
+        &f,
+        "group.order",
+        "failed to load Ingress group order for ingress: default/app-ingress: failed to parse int32 annotation",
+    );
+    assert!(
+        f.errors().all(|x| !x.problem.contains("FailedBuildModel")),
+        "{:#?}",
+        f.0
+    );
+    // strconv.ParseInt takes no spaces.
+    error(
+        &findings(
+            json!({"annotations": {"alb.ingress.kubernetes.io/healthcheck-interval-seconds": " 30"}}),
+            json!({}),
+        ),
+        "healthcheck-interval-seconds",
+        "failed to parse int32 annotation",
+    );
+    let f = findings(
+        json!({}),
+        json!({"ingress_class": {"params": {"targetType": "Ip", "ipAddressType": "ipv6"}}}),
+    );
+    error(
+        &f,
+        "ingress_class.params.targetType",
+        "spec.targetType: Unsupported value: \"Ip\": supported values: \"instance\", \"ip\". The API server rejects",
+    );
+    error(
+        &f,
+        "ingress_class.params.ipAddressType",
+        "spec.ipAddressType: Unsupported value: \"ipv6\"",
+    );
+    assert!(f.errors().all(|x| !x.problem.contains("controller fails")));
 }
