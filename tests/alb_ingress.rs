@@ -872,3 +872,67 @@ fn ingress_class_is_written_before_ingresses_meet_admission() {
     assert!(service(&ns2, "app-service").is_none());
     common::delete("networking.k8s.io/v1", "IngressClass", None, &other);
 }
+
+/// IngressGroup members already in the cluster are compared with the task's
+/// (issue 14): what the controller merges must agree, or nothing is written.
+#[test]
+fn ingress_group_members_in_the_cluster_must_agree() {
+    let ns = common::namespace("grp-live");
+    let class = common::unique_name("alb-grp");
+    let group = common::unique_name("g");
+    let member = |name: &str, extra: Value| {
+        with(
+            json!({"name": name, "namespace": ns, "group_name": group, "scheme": "internet-facing",
+                "listen_ports": [{"HTTP": 80}],
+                "rules": [{"host": format!("{name}.example.com"), "paths": [{"path": "/", "service_name": name, "service_port": 80}]}],
+                "services": [{"name": name, "selector": {"app": name}, "port": 80, "target_port": 8080}]}),
+            extra,
+        )
+    };
+    let task = |apps: Value| json!({"ingress_class": {"name": class}, "ingresses": apps});
+    let backend =
+        |name: &str| json!({"default_backend": {"service_name": name, "service_port": 80}});
+    let r = run(task(json!([member("app-a", backend("app-a"))])));
+    assert_eq!(r["failed"], json!(false), "{r}");
+
+    // Another controller's Ingress naming the same group is no member.
+    common::create(
+        &json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": "nginx", "namespace": ns, "annotations": {
+            "alb.ingress.kubernetes.io/group.name": group, "alb.ingress.kubernetes.io/scheme": "internal"}},
+        "spec": {"ingressClassName": "nginx", "defaultBackend": {"service": {"name": "x", "port": {"number": 80}}}}}),
+    );
+
+    for (extra, want) in [
+        (
+            json!({"scheme": "internal"}),
+            format!(
+                "ingresses[0].scheme: conflicting scheme: map[internal:{{}} internet-facing:{{}}], set by {ns}/app-a, {ns}/app-b (IngressGroup {group})"
+            ),
+        ),
+        (
+            backend("app-b"),
+            format!(
+                "ingresses[0].default_backend: multiple ingress defined default backend: [{ns}/app-a {ns}/app-b] (listener port 80"
+            ),
+        ),
+        (
+            json!({"listen_ports": [{"HTTPS": 80}], "certificate_arn": ["arn:aws:acm:us-east-1:123456789012:certificate/abcd"]}),
+            format!("conflicting protocol, {ns}/app-a: HTTP | {ns}/app-b: HTTPS"),
+        ),
+    ] {
+        let r = run(task(json!([member("app-b", extra)])));
+        assert_eq!(r["failed"], json!(true), "{r}");
+        assert!(r["msg"].as_str().unwrap().contains(&want), "{want}\n{r}");
+        assert!(ingress(&ns, "app-b").is_none(), "nothing written");
+        assert!(service(&ns, "app-b").is_none(), "nothing written");
+    }
+    // A member that agrees is applied; the task's own Ingress, live, is the
+    // task's (app-a's second run compares with app-b only).
+    let r = run(task(json!([member("app-b", json!({}))])));
+    assert_eq!(r["failed"], json!(false), "{r}");
+    let r = run(task(json!([member("app-a", backend("app-a"))])));
+    assert_eq!(r["failed"], json!(false), "{r}");
+    assert_eq!(r["changed"], json!(false), "{r}");
+    common::delete("networking.k8s.io/v1", "IngressClass", None, &class);
+}

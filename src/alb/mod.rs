@@ -2,6 +2,7 @@
 //! annotations and the Ingress and Service fields the ALB path depends on.
 
 pub mod actions;
+pub mod group;
 pub mod live;
 pub mod model;
 pub mod netcheck;

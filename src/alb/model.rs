@@ -676,6 +676,11 @@ pub fn parse_plan(p: &Params, net: &Network, manage_class: bool, f: &mut Finding
         ));
     }
     check_across_apps(&apps, f);
+    super::group::check(
+        &super::group::task_members(&apps, class.params.as_ref()),
+        &[],
+        f,
+    );
     Plan { class, apps }
 }
 
@@ -1329,8 +1334,11 @@ fn check_app(app: &App, v: &Value, class: &IngressClass, net: &Network, f: &mut 
             }
             f.push(x);
         }
+        // In an explicit group the redirect applies to the group's merged
+        // listeners: judged there (group.rs, buildSSLRedirectConfig).
         if let Some(a) = get("ssl-redirect")
             && let Some(port) = ann_int(a, f)
+            && !super::group::in_explicit_group(app, class.params.as_ref())
         {
             match u16::try_from(port) {
                 Ok(p) => {

@@ -3,7 +3,7 @@
 //! against the network model before anything is written.
 
 use super::{APPLY_OPTIONS, Ctx, Failure, ModuleDef};
-use crate::alb::{live, model, verify};
+use crate::alb::{group, live, model, verify};
 use crate::error::Error;
 use crate::kube::{CONNECTION_OPTIONS, Resolver, apply};
 use crate::net::model::CniPlugin;
@@ -296,6 +296,21 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     // cache, a GET goes to etcd at once.
     if let Some(svcs) = live_services(client, &plan, &mut f).await? {
         model::check_live_services(&plan, &svcs, &mut f);
+    }
+    // IngressGroups: what the controller merges must agree with the
+    // group's other members in the cluster too.
+    let ours = group::task_members(&plan.apps, plan.class.params.as_ref());
+    if ours.iter().any(|m| m.group().is_some()) {
+        match group::live_members(client, &plan.class.name, plan.class.params.as_ref()).await? {
+            Some(others) => group::check_live(&ours, &others, &mut f),
+            None => f.warning(
+                "ingresses",
+                "cannot list Ingresses (forbidden), so the settings of IngressGroup members \
+                 outside this task were not compared with this task's.",
+                "grant list on ingresses (networking.k8s.io) at cluster scope to the user \
+                 netpath runs as.",
+            ),
+        }
     }
     if plan.class.managed && plan.class.present {
         let classes = if plan.class.is_default {
