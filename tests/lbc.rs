@@ -848,3 +848,151 @@ fn wait_reports_the_controllers_words_and_the_provider_id_fix_registers_the_node
     let r = rig.module("netcheck", check);
     assert_eq!(r["failed"], json!(false), "{r}");
 }
+
+/// actions.* and conditions.* (issue 14): what netpath accepts, the LBC
+/// builds (a fixed-response rule, a forward rule with an http-header
+/// condition); what netpath refuses, the LBC refuses with the same words
+/// when the same Ingress is written by hand (no webhook on this rig).
+#[test]
+fn actions_and_conditions_netpath_agrees_with_the_lbc() {
+    let Some(rig) = lbc::rig() else { return };
+    let t = rig.begin("act");
+    let stack = format!("{}/app-ingress", t.ns);
+    let mut args = seed_args(&t.ns);
+    args["ingresses"][0]["annotations"] = json!({
+        "alb.ingress.kubernetes.io/actions.gone":
+            r#"{"type":"fixed-response","fixedResponseConfig":{"contentType":"text/plain","statusCode":"404","messageBody":"gone"}}"#,
+        "alb.ingress.kubernetes.io/conditions.app-service":
+            r#"[{"field":"http-header","httpHeaderConfig":{"httpHeaderName":"X-Env","values":["prod"]}}]"#});
+    args["ingresses"][0]["rules"][0]["paths"] = json!([
+        {"path": "/gone", "path_type": "Exact", "service_name": "gone", "service_port": "use-annotation"},
+        {"path": "/", "path_type": "Prefix", "service_name": "app-service", "service_port": 80}]);
+    ok(&rig.module("alb_ingress", args.clone()));
+    let s = rig.wait(
+        "the ALB's rules for the action and the condition",
+        90,
+        || {
+            let s = rig.aws_state();
+            let rules = rig.load_balancer(&s, &stack)?["listeners"][0]["rules"].clone();
+            (rules.as_array()?.len() == 3).then_some(rules)
+        },
+    );
+    let text = s.to_string();
+    assert!(text.contains(r#""StatusCode":"404""#), "{s:#}");
+    assert!(text.contains(r#""Type":"fixed-response""#), "{s:#}");
+    assert!(text.contains(r#""HttpHeaderName":"X-Env""#), "{s:#}");
+    assert!(
+        rig.events(&t.ns)
+            .iter()
+            .all(|(r, _)| r != "FailedBuildModel")
+    );
+
+    // Refused by netpath, and by the LBC with the same text.
+    let by_hand = |name: &str, key: &str, value: &str, backend: Value| {
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": name, "namespace": t.ns, "annotations": {
+                "alb.ingress.kubernetes.io/scheme": "internet-facing", key: value}},
+            "spec": {"ingressClassName": "alb", "rules": [{"host": format!("{name}.example.com"), "http": {"paths": [
+                {"path": "/", "pathType": "Prefix", "backend": {"service": backend}}]}}]}})
+    };
+    let cases = [
+        (
+            "bad-action",
+            "alb.ingress.kubernetes.io/actions.moved",
+            r#"{"type":"redirect","redirectConfig":{"protocol":"HTTPS","port":"443"}}"#,
+            json!({"name": "moved", "port": {"name": "use-annotation"}}),
+            "invalid RedirectConfig: statusCode is required",
+        ),
+        (
+            "bad-cond",
+            "alb.ingress.kubernetes.io/conditions.app-service",
+            r#"[{"field":"query-string","queryStringConfig":{"values":[{"key":"v"}]}}]"#,
+            json!({"name": "app-service", "port": {"number": 80}}),
+            "invalid queryStringConfig: value cannot be empty",
+        ),
+    ];
+    for (name, key, value, backend, text) in &cases {
+        let mut a = args.clone();
+        let path = match backend["port"]["name"].as_str() {
+            Some(_) => {
+                json!({"path": "/", "path_type": "Prefix", "service_name": "moved", "service_port": "use-annotation"})
+            }
+            None => {
+                json!({"path": "/", "path_type": "Prefix", "service_name": "app-service", "service_port": 80})
+            }
+        };
+        a["ingresses"][0]["name"] = json!(name);
+        a["ingresses"][0]["annotations"] = json!({*key: value});
+        a["ingresses"][0]["rules"] =
+            json!([{"host": format!("{name}.example.com"), "paths": [path]}]);
+        let r = rig.module("alb_ingress", a);
+        assert_eq!(r["failed"], json!(true), "{r}");
+        assert!(r["msg"].as_str().unwrap().contains(text), "{r}");
+        assert!(ingress(&t, name).is_none(), "nothing written");
+    }
+    for (name, key, value, backend, text) in cases {
+        rig.plane.create(&by_hand(name, key, value, backend));
+        let (reason, msg) = wait_event(rig, &t.ns, text);
+        assert_eq!(reason, "FailedBuildModel", "{msg}");
+        assert!(msg.contains(&format!("ingress: {}/{name}", t.ns)), "{msg}");
+    }
+}
+
+/// IngressGroup merge (issue 14): a member that conflicts with the group's
+/// member already in the cluster is refused by netpath, and the LBC, given
+/// the same Ingress by hand, fails the group with the same text.
+#[test]
+fn ingress_group_conflict_netpath_agrees_with_the_lbc() {
+    let Some(rig) = lbc::rig() else { return };
+    let t = rig.begin("grpc");
+    let group = common::unique_name("clash");
+    let app = |name: &str, scheme: &str| {
+        json!({"name": name, "namespace": t.ns, "scheme": scheme, "group_name": group,
+            "listen_ports": [{"HTTP": 80}],
+            "rules": [{"host": format!("{name}.example.com"), "paths": [{"path": "/", "service_name": "app-a", "service_port": 80}]}],
+            "services": if name == "app-a" {
+                json!([{"name": "app-a", "type": "NodePort", "selector": {"app": "a"}, "port": 80, "target_port": 8080}])
+            } else { json!([]) }})
+    };
+    let mut args = seed_args(&t.ns);
+    args["ingresses"] = json!([app("app-a", "internet-facing")]);
+    ok(&rig.module("alb_ingress", args.clone()));
+    wait_targets(
+        rig,
+        &group,
+        &[instance_targets(rig, node_port(&t, "app-a"))],
+    );
+
+    // Accepted: a second member that agrees.
+    args["ingresses"] = json!([app("app-b", "internet-facing")]);
+    ok(&rig.module("alb_ingress", args.clone()));
+    // Refused: a third that asks for another scheme; the live app-a is named.
+    args["ingresses"] = json!([app("app-c", "internal")]);
+    let r = rig.module("alb_ingress", args);
+    assert_eq!(r["failed"], json!(true), "{r}");
+    let msg = r["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("conflicting scheme: map[internal:{} internet-facing:{}]"),
+        "{r}"
+    );
+    assert!(msg.contains(&format!("{}/app-a", t.ns)), "{r}");
+    assert!(ingress(&t, "app-c").is_none(), "nothing written");
+    assert!(
+        rig.events(&t.ns)
+            .iter()
+            .all(|(r, _)| r != "FailedBuildModel"),
+        "the agreeing member built"
+    );
+
+    rig.plane.create(&json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": "app-c", "namespace": t.ns, "annotations": {
+            "alb.ingress.kubernetes.io/scheme": "internal", "alb.ingress.kubernetes.io/group.name": group}},
+        "spec": {"ingressClassName": "alb", "rules": [{"host": "app-c.example.com", "http": {"paths": [
+            {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "app-a", "port": {"number": 80}}}}]}}]}}));
+    let (reason, msg) = wait_event(rig, &t.ns, "conflicting scheme");
+    assert_eq!(reason, "FailedBuildModel", "{msg}");
+    assert!(
+        msg.contains("conflicting scheme: map[internal:{} internet-facing:{}]"),
+        "{msg}"
+    );
+}
