@@ -338,3 +338,35 @@ fn check_runs_the_ingress_class_params_rules() {
     );
     assert!(o.stdout.contains("Bad_Group"), "{}", o.stdout);
 }
+
+/// With alb_controller_enabled, `netpath check` runs the alb_controller
+/// module's rules on the role's variables: what the role would refuse is
+/// found offline, named as the variable; literal good values pass.
+#[test]
+fn check_judges_the_alb_controller_variables() {
+    let good = format!(
+        "{SEED_VARS}alb_controller_enabled: true\nalb_controller_cluster_name: netpath\n\
+         alb_controller_region: eu-west-1\nalb_controller_vpc_id: vpc-0123456789abcdef0\n"
+    );
+    let o = netpath(&["check"], &good);
+    assert!(
+        !o.stdout.contains("alb_controller_"),
+        "{}{}",
+        o.stdout,
+        o.stderr
+    );
+    let bad = format!(
+        "{SEED_VARS}alb_controller_enabled: true\nalb_controller_cluster_name: netpath\n\
+         alb_controller_region: eu-west-1a\nalb_controller_vpc_id: vpc-123\n"
+    );
+    let o = netpath(&["check"], &bad);
+    assert_ne!(o.code, 0, "{}", o.stdout);
+    let text = format!("{}{}", o.stdout, o.stderr);
+    assert!(text.contains("alb_controller_region"), "{text}");
+    assert!(text.contains("availability zone"), "{text}");
+    assert!(text.contains("alb_controller_vpc_id"), "{text}");
+    // Off (the default), the variables are not judged.
+    let off = format!("{SEED_VARS}alb_controller_vpc_id: vpc-123\n");
+    let o = netpath(&["check"], &off);
+    assert!(!o.stdout.contains("alb_controller_vpc_id"), "{}", o.stdout);
+}

@@ -5,7 +5,7 @@
 use super::roles;
 use crate::alb::{model, netcheck};
 use crate::calico;
-use crate::modules::{alb_ingress, cni, ippool, netcheck as netcheck_module};
+use crate::modules::{alb_controller, alb_ingress, cni, ippool, netcheck as netcheck_module};
 use crate::protocol::{Params, spec};
 use crate::validate::{Finding, Findings, Severity};
 use serde_json::{Map, Value, json};
@@ -439,6 +439,7 @@ pub fn check(args: &[String]) -> i32 {
         model::check_class(&class, &net, &mut r.findings);
     }
     to_variable_names(&mut r.findings.0, &used);
+    r.findings.extend(alb_controller_findings(&vars).0);
     let errors = r.findings.errors().count();
     match a.output.as_str() {
         "json" => println!(
@@ -502,6 +503,79 @@ fn variable_for(field: &str, used: &[(String, String)]) -> Option<String> {
 }
 
 /// Findings name module options; a user of VARS.yml wrote variables.
+/// With `alb_controller_enabled: true`, the alb_controller module's rules on
+/// the role's variables (literal values; a templated one is not judged),
+/// named as the variables, so a bad VPC ID is found before any run.
+fn alb_controller_findings(vars: &Map<String, Value>) -> Findings {
+    let mut out = Findings::new();
+    if vars.get("alb_controller_enabled") != Some(&Value::Bool(true)) {
+        return out;
+    }
+    let options = alb_controller::MODULE.options[0];
+    let mut opts = Map::new();
+    for spec in options
+        .iter()
+        .filter(|o| !matches!(o.name, "crds" | "crds_src"))
+    {
+        match vars.get(&format!("alb_controller_{}", spec.name)) {
+            Some(v) if !templated(v) => {
+                opts.insert(spec.name.to_string(), v.clone());
+            }
+            // Templated: a valid stand-in, so the other rules still run.
+            Some(_) if spec.required => {
+                let stand_in = match spec.name {
+                    "region" => "eu-west-1",
+                    "vpc_id" => "vpc-00000000",
+                    _ => "netpath",
+                };
+                opts.insert(spec.name.to_string(), json!(stand_in));
+            }
+            _ if spec.required => {
+                opts.insert(spec.name.to_string(), json!(""));
+            }
+            _ => {}
+        }
+    }
+    let rename = |text: &str| {
+        let mut t = text.to_string();
+        let mut names: Vec<&str> = options
+            .iter()
+            .map(|o| o.name)
+            .filter(|n| n.contains('_'))
+            .collect();
+        names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        for n in names {
+            for (pre, post) in [(" ", " "), (" ", "."), (" ", ","), (" ", ":")] {
+                t = t.replace(
+                    &format!("{pre}{n}{post}"),
+                    &format!("{pre}alb_controller_{n}{post}"),
+                );
+            }
+        }
+        t
+    };
+    match validate(&alb_controller::MODULE, &opts) {
+        Ok(p) => {
+            for mut f in crate::lbc::plan(&p).1.0 {
+                f.field = format!("alb_controller_{}", f.field);
+                f.problem = rename(&f.problem);
+                f.fix = rename(&f.fix);
+                out.push(f);
+            }
+        }
+        Err(errors) => {
+            for e in errors {
+                out.error(
+                    "alb_controller",
+                    rename(&e),
+                    "give the variable the type `ansible-doc -t role netpath.calico_alb.alb_controller` lists.",
+                );
+            }
+        }
+    }
+    out
+}
+
 fn to_variable_names(findings: &mut [Finding], used: &[(String, String)]) {
     for x in findings {
         if let Some(v) = variable_for(&x.field, used) {

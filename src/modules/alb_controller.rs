@@ -23,7 +23,7 @@ const OPTIONS: &[OptSpec] = &[
     ),
     OptSpec::new("namespace", Kind::Str)
         .default("\"kube-system\"")
-        .doc("Namespace of the controller's ServiceAccount, Deployment, webhook Service and Secrets."),
+        .doc("Namespace of the controller's ServiceAccount, Deployment, webhook Service and Secrets; created (labelled as the controller's) unless it is kube-system or default."),
     OptSpec::new("image", Kind::Str)
         .default("\"public.ecr.aws/eks/aws-load-balancer-controller:v3.5.0\"")
         .doc("The controller's image. Point it at a registry mirror for private clusters; keep the v3.5.0 image, which these objects are written for."),
