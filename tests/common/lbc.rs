@@ -49,8 +49,20 @@ pub fn webhook_rig() -> Option<&'static Rig> {
     get(&RIG, true)
 }
 
+/// A rig with no controller running (`--no-controller`): the test starts
+/// `LBC_BIN` itself, e.g. with the args of the Deployment netpath wrote, on
+/// the ports and log file the rig's env names.
+pub fn bare_rig() -> Option<&'static Rig> {
+    static RIG: OnceLock<Started> = OnceLock::new();
+    get_with(&RIG, &["--no-controller"])
+}
+
 fn get(cell: &'static OnceLock<Started>, webhooks: bool) -> Option<&'static Rig> {
-    match cell.get_or_init(|| Rig::start(webhooks)) {
+    get_with(cell, if webhooks { &["--webhooks"] } else { &[] })
+}
+
+fn get_with(cell: &'static OnceLock<Started>, flags: &[&str]) -> Option<&'static Rig> {
+    match cell.get_or_init(|| Rig::start(flags)) {
         Ok(Some(r)) => Some(r),
         Ok(None) => {
             eprintln!(
@@ -67,7 +79,7 @@ fn root() -> &'static Path {
 }
 
 impl Rig {
-    fn start(webhooks: bool) -> Started {
+    fn start(flags: &[&str]) -> Started {
         let dir = tempfile::Builder::new()
             .prefix("netpath-lbc-")
             .tempdir()
@@ -77,9 +89,7 @@ impl Rig {
         cmd.arg("up")
             .arg(&dir)
             .args(["--owner-pid", &std::process::id().to_string(), "--rm"]);
-        if webhooks {
-            cmd.arg("--webhooks");
-        }
+        cmd.args(flags);
         let out = cmd
             .output()
             .map_err(|e| format!("scripts/lbc-harness: {e}"))?;
