@@ -1410,6 +1410,7 @@ fn check_app(app: &App, v: &Value, class: &IngressClass, net: &Network, f: &mut 
         f.push(x);
     }
     check_backend_target_groups(app, f);
+    check_service_target_group_annotations(app, f);
     super::actions::check(app, f);
 
     // Network placement of the ALB.
@@ -1485,6 +1486,142 @@ fn check_app(app: &App, v: &Value, class: &IngressClass, net: &Network, f: &mut 
                     ),
                     "set it in one place: drop it from the Ingress or from ingress_class.params.",
                 );
+            }
+        }
+    }
+}
+
+/// A backend Service's own target-group annotations: the controller reads
+/// them before the Ingress's (buildTargetGroupSpec:
+/// MergeStringMap(svc.Annotations, ing.Annotations); the Service's tags
+/// join the target group's, buildIngressBackendResourceTags), so each is
+/// checked like the Ingress's, and the health-check timing on the values
+/// the target group really gets.
+fn check_service_target_group_annotations(app: &App, f: &mut Findings) {
+    type Check = fn(&str, &str) -> Option<Finding>;
+    const ONE: &[(&str, Check)] = &[
+        ("backend-protocol", rules::check_backend_protocol),
+        (
+            "backend-protocol-version",
+            rules::check_backend_protocol_version,
+        ),
+        ("healthcheck-protocol", rules::check_healthcheck_protocol),
+        ("healthcheck-path", rules::check_healthcheck_path),
+        ("healthcheck-port", rules::check_healthcheck_port),
+    ];
+    let mut seen = HashSet::new();
+    for b in app.service_backends() {
+        let Some(svc) = app.service(&b.service) else {
+            continue;
+        };
+        if !seen.insert(svc.name.clone()) {
+            continue;
+        }
+        let own = |suffix: &str| {
+            let key = format!("{ANNOTATION_PREFIX}{suffix}");
+            let v = svc.annotations.get(&key)?.as_str()?.to_string();
+            Some(Annotation {
+                field: format!("{}.annotations[\"{key}\"]", svc.field),
+                key,
+                value: v,
+            })
+        };
+        for (suffix, check) in ONE {
+            if let Some(a) = own(suffix)
+                && let Some(x) = check(&a.field, &a.value)
+            {
+                f.push(x);
+            }
+        }
+        // Success codes: gRPC's range when the effective version is GRPC.
+        if own("success-codes").is_some() || own("backend-protocol-version").is_some() {
+            let grpc = app
+                .tg_annotation(Some(svc), "backend-protocol-version")
+                .is_some_and(|(v, _)| v == "GRPC");
+            if let Some((v, field)) = app.tg_annotation(Some(svc), "success-codes")
+                && let Some(x) = rules::check_success_codes(&field, &v, grpc)
+                && (own("success-codes").is_some() || x.problem.contains("gRPC"))
+            {
+                f.push(x);
+            }
+        }
+        for suffix in ["target-group-attributes", "tags"] {
+            if let Some(a) = own(suffix)
+                && let Some(x) = rules::check_stringmap(&a.field, &a.key, &a.value)
+            {
+                f.push(x);
+            }
+        }
+        for suffix in ["healthy-threshold-count", "unhealthy-threshold-count"] {
+            if let Some(a) = own(suffix)
+                && let Some(n) = ann_int(&a, f)
+                && let Some(x) = rules::check_healthcheck_threshold(&a.field, n)
+            {
+                f.push(x);
+            }
+        }
+        // Timing: only when the Service sets one of them (the Ingress's own
+        // pair is checked with the Ingress).
+        let interval_own = own("healthcheck-interval-seconds");
+        let timeout_own = own("healthcheck-timeout-seconds");
+        if interval_own.is_none() && timeout_own.is_none() {
+            continue;
+        }
+        let effective =
+            |own: &Option<Annotation>, suffix: &str, default: i64| -> Option<(i64, String)> {
+                match own {
+                    Some(a) => a
+                        .value
+                        .parse::<i32>()
+                        .ok()
+                        .map(|n| (i64::from(n), a.field.clone())),
+                    None => match app.annotation(suffix) {
+                        Some(a) => a
+                            .value
+                            .parse::<i32>()
+                            .ok()
+                            .map(|n| (i64::from(n), a.field.clone())),
+                        None => Some((default, String::new())),
+                    },
+                }
+            };
+        let mut parsed_ok = true;
+        for a in interval_own.iter().chain(timeout_own.iter()) {
+            parsed_ok &= ann_int(a, f).is_some();
+        }
+        let (Some((i, i_field)), Some((t, t_field))) = (
+            effective(
+                &interval_own,
+                "healthcheck-interval-seconds",
+                rules::DEFAULT_HEALTHCHECK_INTERVAL,
+            ),
+            effective(
+                &timeout_own,
+                "healthcheck-timeout-seconds",
+                rules::DEFAULT_HEALTHCHECK_TIMEOUT,
+            ),
+        ) else {
+            continue;
+        };
+        if !parsed_ok {
+            continue;
+        }
+        let mut interval_bad = false;
+        if let Some(a) = &interval_own
+            && let Some(x) = rules::check_healthcheck_interval(&a.field, i)
+        {
+            interval_bad = true;
+            f.push(x);
+        }
+        // An Ingress timeout out of range is the Ingress's finding already.
+        if !interval_bad && (timeout_own.is_some() || (2..=120).contains(&t)) {
+            let field = if timeout_own.is_some() {
+                t_field
+            } else {
+                i_field
+            };
+            if let Some(x) = rules::check_healthcheck_timeout(&field, t, i) {
+                f.push(x);
             }
         }
     }

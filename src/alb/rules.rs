@@ -460,29 +460,33 @@ pub fn check_healthcheck_path(field: &str, path: &str) -> Option<Finding> {
     ))
 }
 
-/// `healthcheck-port`: `traffic-port`, a port number, or a Service port name.
+/// `healthcheck-port`: `traffic-port`, a port number, or a Service port name
+/// (buildTargetGroupHealthCheckPort: intstr.Parse, then a name is looked up
+/// in the Service's ports).
 pub fn check_healthcheck_port(field: &str, s: &str) -> Option<Finding> {
     if s == "traffic-port" {
         return None;
     }
-    let what = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        match s.parse::<u32>() {
-            Ok(1..=65535) => return None,
-            _ => format!("port {s} is outside 1-65535"),
-        }
-    } else {
-        match dns_label_problem(s) {
-            None => return None,
-            Some(p) => {
-                format!("'{s}' is neither traffic-port, a port number, nor a port name ({p})")
-            }
-        }
-    };
+    // strconv.Atoi succeeds: the number goes to AWS as it is.
+    if let Ok(n) = s.parse::<i64>()
+        && i32::try_from(n).is_ok()
+    {
+        return (!(1..=65535).contains(&n)).then(|| {
+            Finding::error(
+                field,
+                format!("health check port {n} is outside 1-65535. {AWS_REJECTS}"),
+                "use traffic-port (the default), a number 1-65535, or the name of a port of \
+                 the backend Service.",
+            )
+        });
+    }
+    // A name no Service port can have: LookupServicePort fails.
+    let p = dns_label_problem(s)?;
     Some(Finding::error(
         field,
         format!(
-            "health check port: {what}. The controller cannot resolve it, so health checks go \
-             nowhere and every target stays unhealthy."
+            "failed to resolve healthCheckPort: '{s}' is neither traffic-port, a port number, \
+             nor a possible Service port name ({p}). {LBC_FAILS}"
         ),
         "use traffic-port (the default), a number 1-65535, or the name of a port of the \
          backend Service.",

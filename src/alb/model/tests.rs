@@ -1172,3 +1172,85 @@ fn messages_name_the_stage_that_fails() {
     );
     assert!(f.errors().all(|x| !x.problem.contains("controller fails")));
 }
+
+/// A backend Service's own target-group annotations are what its target
+/// groups get (MergeStringMap(svc.Annotations, ing.Annotations)): checked
+/// like the Ingress's, the timing on the merged values.
+#[test]
+fn service_target_group_annotations_are_checked() {
+    let svc = |anns: Value| {
+        json!({"services": [{"name": "app-service", "selector": {"app": "myapp"}, "port": 80,
+            "target_port": 8080, "annotations": anns}]})
+    };
+    let k = |s: &str| format!("alb.ingress.kubernetes.io/{s}");
+    clean(&findings(
+        svc(
+            json!({k("backend-protocol"): "HTTPS", k("healthcheck-path"): "/ready",
+            k("healthcheck-interval-seconds"): "30", k("healthcheck-timeout-seconds"): "10",
+            k("tags"): "team=web", k("success-codes"): "200-299"}),
+        ),
+        json!({}),
+    ));
+    for (anns, field, want) in [
+        (
+            json!({k("backend-protocol"): "TCP"}),
+            "backend-protocol",
+            "backend protocol must be within [HTTP, HTTPS]: TCP",
+        ),
+        (
+            json!({k("healthcheck-protocol"): "http"}),
+            "healthcheck-protocol",
+            "healthCheckProtocol must be within [HTTP, HTTPS]",
+        ),
+        (
+            json!({k("healthcheck-path"): "ready"}),
+            "healthcheck-path",
+            "must start with '/'",
+        ),
+        (
+            json!({k("healthcheck-port"): "70000"}),
+            "healthcheck-port",
+            "health check port 70000 is outside 1-65535",
+        ),
+        (
+            json!({k("healthy-threshold-count"): "1"}),
+            "healthy-threshold-count",
+            "outside the AWS limit 2-10",
+        ),
+        (
+            json!({k("tags"): "a=b,c"}),
+            "tags",
+            "failed to parse stringMap annotation, alb.ingress.kubernetes.io/tags",
+        ),
+        (
+            json!({k("success-codes"): "600"}),
+            "success-codes",
+            "success code 600 is outside 200-499",
+        ),
+        (
+            json!({k("backend-protocol-version"): "GRPC", k("success-codes"): "200"}),
+            "success-codes",
+            "outside 0-99, the range allowed for gRPC",
+        ),
+    ] {
+        error(&findings(svc(anns), json!({})), field, want);
+    }
+    // Timing on merged values: the Service's timeout against the Ingress's interval.
+    error(
+        &findings(
+            merge(
+                svc(json!({k("healthcheck-timeout-seconds"): "20"})),
+                json!({"healthcheck_interval_seconds": 10}),
+            ),
+            json!({}),
+        ),
+        "services[0].annotations[\"alb.ingress.kubernetes.io/healthcheck-timeout-seconds\"]",
+        "health check timeout 20 s is not smaller than the interval 10 s",
+    );
+    // A bad Service interval is one finding, not two.
+    let f = findings(
+        svc(json!({k("healthcheck-interval-seconds"): "1"})),
+        json!({}),
+    );
+    assert_eq!(f.errors().count(), 1, "{:#?}", f.0);
+}
