@@ -15,7 +15,10 @@ come from the same run. Sections:
            the collection's direct action saves
   process  the module process alone: no-op apply of one object, start to exit
   bulk     1,000 Ingress + Service pairs in one task vs kubectl apply
-           --server-side, first apply and no-op
+           --server-side, first apply and no-op (--bulk-concurrency 8,32
+           adds netpath sides with that many requests in flight)
+  bulk20k  20,000 objects in one task (--bulk-large): netpath's peak RSS
+           and time, first apply and no-op, beside kubectl's (not default)
   memory   peak RSS of each module process, re-running the exact module
            invocations Ansible made (kept with ANSIBLE_KEEP_REMOTE_FILES)
 
@@ -346,8 +349,8 @@ class Bench:
             json.dump(args, f)
         return path
 
-    def netpath_module(self, args_path, expect_changed=None, rss=False):
-        p = run_proc([self.bin, args_path], rss=rss)
+    def netpath_module(self, args_path, expect_changed=None, rss=False, env=None):
+        p = run_proc([self.bin, args_path], rss=rss, env=env)
         res = json.loads(p.out)
         if res.get("failed"):
             raise SystemExit("netpath failed: %s" % p.out[:3000])
@@ -436,11 +439,11 @@ class Bench:
         self.results["memory"] = out
         log("memory done")
 
-    def write_bulk(self):
-        n = self.a.bulk
+    def write_bulk(self, n=None, file="bulk.yaml"):
+        n = self.a.bulk if n is None else n
         docs = []
         for i in range(n):
-            name = "app-%04d" % i
+            name = "app-%05d" % i
             docs.append({
                 "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
                 "metadata": {"name": name, "namespace": "bench-bulk", "annotations": {
@@ -457,7 +460,7 @@ class Bench:
                 "spec": {"type": "NodePort", "selector": {"app": name},
                          "ports": [{"name": "http", "port": 80, "targetPort": 8000, "protocol": "TCP"}]},
             })
-        path = os.path.join(self.out, "bulk.yaml")
+        path = os.path.join(self.out, file)
         with open(path, "w") as f:
             yaml.safe_dump_all(docs, f, sort_keys=False)
         return path
@@ -466,7 +469,7 @@ class Bench:
         # --wait=true waits object by object (minutes for 2,000); nothing
         # here has finalizers, so poll the namespace instead.
         self.kubectl("delete", "ingresses.networking.k8s.io,services", "--all", "-n", "bench-bulk", "--wait=false")
-        for _ in range(100):
+        for _ in range(1000):
             left = self.kubectl("get", "ingresses.networking.k8s.io,services", "-n", "bench-bulk", "-o", "name").out.split()
             if not left:
                 return
@@ -481,10 +484,14 @@ class Bench:
         kubectl = [self.kubectl_bin, "--kubeconfig", self.kubeconfig, "apply", "--server-side",
                    "--field-manager=kubectl-bench", "-f", path]
         sides = ["netpath", "kubectl", "netpath-ansible"]
+        # The engine's requests in flight, swept side by side (the default
+        # side "netpath" runs with the binary's own setting).
+        conc = [int(c) for c in self.a.bulk_concurrency.split(",") if c.strip()]
+        sides += ["netpath-c%d" % c for c in conc]
         data = {s: {"first": [], "noop": [], "first_rss": [], "noop_rss": []} for s in sides}
 
-        def netpath_run(expect):
-            p = self.netpath_module(args, expect_changed=expect, rss=True)
+        def netpath_run(expect, env=None):
+            p = self.netpath_module(args, expect_changed=expect, rss=True, env=env)
             res = json.loads(p.out)
             want = "%d created" % n if expect else "%d unchanged" % n
             if want not in res.get("msg", ""):
@@ -503,6 +510,9 @@ class Bench:
             return recs[0]["seconds"] * 1000, None
 
         run = {"netpath": netpath_run, "kubectl": kubectl_run, "netpath-ansible": ansible_run}
+        for c in conc:
+            env = dict(os.environ, NETPATH_CONCURRENCY=str(c))
+            run["netpath-c%d" % c] = lambda expect, env=env: netpath_run(expect, env)
         # Warm-up (not counted): kubectl's discovery cache, page cache.
         self.delete_bulk()
         kubectl_run(True)
@@ -518,7 +528,7 @@ class Bench:
                 data[s]["noop"].append(ms)
                 data[s]["noop_rss"].append(rss)
             log("bulk rep %d/%d done" % (rep + 1, self.a.bulk_reps))
-        out = {"objects": n, "raw": data}
+        out = {"objects": n, "raw": data, "concurrency": conc}
         for s in sides:
             d = data[s]
             out[s] = {
@@ -529,6 +539,31 @@ class Bench:
             }
         self.delete_bulk()
         self.results["bulk"] = out
+
+    def section_bulk20k(self):
+        """20,000 objects in one task: netpath's peak RSS (target 64 MB) and
+        time, first apply and no-op, beside kubectl's once each."""
+        pairs = self.a.bulk_large // 2
+        path = self.write_bulk(pairs, "bulk20k.yaml")
+        n = 2 * pairs
+        args = self.args_file("bulk20k", "manifest", {"src": path})
+        kubectl = [self.kubectl_bin, "--kubeconfig", self.kubeconfig, "apply", "--server-side",
+                   "--field-manager=kubectl-bench", "-f", path]
+        out = {"objects": n}
+        for side in alternate(0, ["netpath", "kubectl"]):
+            self.delete_bulk()
+            for phase, expect in (("first", True), ("noop", False)):
+                if side == "netpath":
+                    p = self.netpath_module(args, expect_changed=expect, rss=True)
+                    want = "%d created" % n if expect else "%d unchanged" % n
+                    if want not in json.loads(p.out).get("msg", ""):
+                        raise SystemExit("bulk20k: expected %s" % want)
+                else:
+                    p = run_proc(kubectl, rss=True)
+                out.setdefault(side, {})[phase] = {"ms": p.ms, "rss_mb": p.rss_mb}
+                log("bulk20k %s %s: %.0f ms, %.1f MB" % (side, phase, p.ms, p.rss_mb or 0))
+        self.delete_bulk()
+        self.results["bulk20k"] = out
 
     # --- report ----------------------------------------------------------------
 
@@ -606,12 +641,24 @@ class Bench:
             row("  peak RSS, module process (vs k8s module process)", p["netpath_rss"], p["k8s_rss"], fmt=fmt_mb)
         if "bulk" in r:
             b = r["bulk"]
-            row("bulk %d objects, first apply, module process (vs kubectl)" % b["objects"], b["netpath"]["first"], b["kubectl"]["first"], 1.0)
-            row("bulk, no-op, module process (vs kubectl)" , b["netpath"]["noop"], b["kubectl"]["noop"], 0.2)
-            row("bulk, first apply, one ansible task (vs kubectl)", b["netpath-ansible"]["first"], b["kubectl"]["first"], 1.0)
-            row("bulk, no-op, one ansible task (vs kubectl)", b["netpath-ansible"]["noop"], b["kubectl"]["noop"], 0.2)
+            row("bulk %d objects, first apply, module process (vs kubectl)" % b["objects"], b["netpath"]["first"], b["kubectl"]["first"], 0.3)
+            row("bulk, no-op, module process (vs kubectl)" , b["netpath"]["noop"], b["kubectl"]["noop"], 0.05)
+            row("bulk, first apply, one ansible task (vs kubectl)", b["netpath-ansible"]["first"], b["kubectl"]["first"], 0.3)
+            row("bulk, no-op, one ansible task (vs kubectl)", b["netpath-ansible"]["noop"], b["kubectl"]["noop"], 0.05)
+            for c in b.get("concurrency", []):
+                k = "netpath-c%d" % c
+                row("  bulk, first apply, %d requests in flight (vs kubectl)" % c, b[k]["first"], b["kubectl"]["first"], 0.3)
+                row("  bulk, no-op, %d requests in flight (vs kubectl)" % c, b[k]["noop"], b["kubectl"]["noop"], 0.05)
             row("bulk, peak RSS, first apply (vs kubectl)", b["netpath"]["first_rss"], b["kubectl"]["first_rss"], fmt=fmt_mb)
             row("bulk, peak RSS, no-op (vs kubectl)", b["netpath"]["noop_rss"], b["kubectl"]["noop_rss"], fmt=fmt_mb)
+        if "bulk20k" in r:
+            b = r["bulk20k"]
+            for phase in ("first", "noop"):
+                one = lambda side, key: {"median": b[side][phase][key], "min": b[side][phase][key], "max": b[side][phase][key]}
+                row("%d objects in one task, %s (vs kubectl)" % (b["objects"], phase), one("netpath", "ms"), one("kubectl", "ms"))
+                L.append("| %d objects, %s, netpath peak RSS | %.1f MB | %.1f MB (kubectl) | | ≤ 64 MB | %s |" % (
+                    b["objects"], phase, b["netpath"][phase]["rss_mb"], b["kubectl"][phase]["rss_mb"],
+                    "yes" if b["netpath"][phase]["rss_mb"] <= 64 else "NO"))
         if "memory" in r:
             m = r["memory"]
             peak = lambda side: max(m[side]["first_rss_mb"] + m[side]["noop_rss_mb"])
@@ -663,6 +710,8 @@ def main():
     ap.add_argument("--py-noop-runs", type=int, default=20, help="runs of the Python module process alone")
     ap.add_argument("--bulk", type=int, default=1000, help="Ingress + Service pairs")
     ap.add_argument("--bulk-reps", type=int, default=3)
+    ap.add_argument("--bulk-concurrency", default="", help="extra netpath sides in bulk with NETPATH_CONCURRENCY set, e.g. 8,32")
+    ap.add_argument("--bulk-large", type=int, default=20000, help="objects in the bulk20k section")
     Bench(ap.parse_args()).main()
 
 

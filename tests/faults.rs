@@ -315,6 +315,105 @@ fn server_killed_mid_task_reports_what_was_applied_and_rerun_converges() {
     let _ = restarted.wait();
 }
 
+/// A write that fails after its dry run passed, while the task's other
+/// writes are in flight: each of them is reported, and the rerun writes only
+/// what is left. The failure is a real admission policy that lets dry runs
+/// through and denies the write (what changed between the two, in life).
+#[test]
+fn a_write_failing_among_concurrent_writes_reports_every_other_and_rerun_converges() {
+    let p = plane();
+    let ns = p.namespace("midway");
+    let policy = format!("deny-writes-{ns}");
+    p.create(&json!({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": policy},
+        "spec": {"failurePolicy": "Fail",
+            "matchConstraints": {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}},
+                "resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"],
+                    "operations": ["CREATE"], "resources": ["services"]}]},
+            "validations": [{"expression": "request.dryRun == true",
+                "message": "no Service may be written here"}]}
+    }));
+    p.create(&json!({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": policy},
+        "spec": {"policyName": policy, "validationActions": ["Deny"]}
+    }));
+    let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "late", "namespace": ns},
+        "spec": {"selector": {"app": "late"}, "ports": [{"port": 80, "targetPort": 8080}]}});
+    // The policy comes into force through an informer: wait until it denies.
+    let start = Instant::now();
+    while p.try_create(&svc).is_ok() {
+        p.delete("v1", "Service", Some(&ns), "late");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the policy never came into force"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Over result_limit (250): the bulk path, objects kept compact.
+    let n = 300;
+    let mut docs: Vec<Value> = (0..n)
+        .map(|i| cm(&ns, &format!("cm-{i:03}"), json!({"i": i.to_string()})))
+        .collect();
+    // In the middle, so writes before and after it are in flight with it.
+    docs.insert(n / 2, svc);
+    let args = with(kubeconfig_of(p), json!({"definition": docs}));
+
+    let first = module::run("manifest", args.clone(), module::Flags::default());
+    assert_clean_failure(
+        &first,
+        &[
+            "apply Service",
+            "no Service may be written here",
+            "written in this run before it failed",
+        ],
+    );
+    assert!(
+        !first.json["msg"].as_str().unwrap().contains("dry run"),
+        "{}",
+        first.json["msg"]
+    );
+    let reported: Vec<&str> = first.json["results"]
+        .as_array()
+        .expect("a failed run still returns results")
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(reported.len(), n, "every ConfigMap written is reported");
+    assert_eq!(p.list("v1", "ConfigMap", Some(&ns)).len(), n);
+    assert!(p.get("v1", "Service", Some(&ns), "late").is_none());
+
+    p.delete(
+        "admissionregistration.k8s.io/v1",
+        "ValidatingAdmissionPolicyBinding",
+        None,
+        &policy,
+    );
+    p.delete(
+        "admissionregistration.k8s.io/v1",
+        "ValidatingAdmissionPolicy",
+        None,
+        &policy,
+    );
+    let start = Instant::now();
+    let second = loop {
+        let r = module::run("manifest", args.clone(), module::Flags::default());
+        if r.json["failed"] == json!(false) || start.elapsed() > Duration::from_secs(20) {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(second.json["failed"], json!(false), "{}", second.json);
+    assert_eq!(
+        second.json["msg"],
+        json!(format!("1 created, 0 updated, 0 deleted, {n} unchanged"))
+    );
+    let third = module::run("manifest", args, module::Flags::default());
+    assert_eq!(third.json["changed"], json!(false), "{}", third.json["msg"]);
+}
+
 fn count_objects(config: &kube::Config, url: &str) -> usize {
     let (config, url) = (config.clone(), url.to_string());
     common::block_on(async move {

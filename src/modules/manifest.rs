@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::kube::{CONNECTION_OPTIONS, Desired, Resolver, apply};
 use crate::protocol::{Constraints, Kind, OptSpec, Outcome};
 use crate::validate::Findings;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 mod compat;
@@ -171,17 +172,42 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         .into());
     }
     let text_src = ctx.params.str("src").map(str::to_string);
-    let mut objects = match (&text_src, ctx.params.get("definition")) {
-        (Some(path), _) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Error::Input(format!("src {path}: {e}")))?;
-            parse_documents("src", &text)?
-        }
-        (None, Some(Value::String(text))) => parse_documents("definition", text)?,
-        (None, Some(v)) => flatten("definition", v.clone())?,
-        (None, None) => compat::addressed(&ctx.params)?,
+    let state = match ctx.params.str("state") {
+        Some("absent") => apply::State::Absent,
+        _ => apply::State::Present,
     };
-    if objects.is_empty() {
+    // Each object is checked and kept as JSON text as it is parsed: a tree
+    // per object for 20,000 objects would be ~8 times the size.
+    let mut checks = Checks::default();
+    let mut compact: Vec<Box<RawValue>> = Vec::new();
+    let mut defaulted = Vec::new();
+    {
+        let params = &ctx.params;
+        let mut take = |mut o: Value| -> Result<(), Error> {
+            defaulted.extend(compat::fill_from_params(
+                std::slice::from_mut(&mut o),
+                params,
+            ));
+            checks.object(&o);
+            compact.push(serde_json::value::to_raw_value(&o).map_err(|e| Error::Other(e.into()))?);
+            Ok(())
+        };
+        match (&text_src, params.get("definition")) {
+            (Some(path), _) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Error::Input(format!("src {path}: {e}")))?;
+                each_document("src", &text, take)?;
+            }
+            (None, Some(Value::String(text))) => each_document("definition", text, take)?,
+            (None, Some(v)) => flatten("definition", v.clone())?
+                .into_iter()
+                .try_for_each(&mut take)?,
+            (None, None) => compat::addressed(params)?
+                .into_iter()
+                .try_for_each(&mut take)?,
+        }
+    }
+    if compact.is_empty() {
         // A template or lookup that rendered nothing: succeeding would hide
         // that the objects the play relies on were never applied.
         let what = text_src.map_or("definition".to_string(), |p| format!("src {p}"));
@@ -193,28 +219,40 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         ))
         .into());
     }
-    let defaulted = compat::fill_from_params(&mut objects, &ctx.params);
-    check_objects(&objects)?;
+    checks.finish()?;
 
-    let state = match ctx.params.str("state") {
-        Some("absent") => apply::State::Absent,
-        _ => apply::State::Present,
-    };
-    let single = objects.len() == 1;
+    let single = compact.len() == 1;
     let limit = ctx.params.int("result_limit").unwrap_or(250).max(0) as usize;
-    let keep_live = objects.len() <= limit;
-    let desired: Vec<Desired> = objects
-        .into_iter()
-        .map(|object| Desired { object, state })
-        .collect();
+    let keep_live = compact.len() <= limit;
+    let patched = ctx.params.str("state") == Some("patched");
     let conn = ctx.connect().await?;
     let mut opts = ctx.apply_options(&conn);
     compat::server_side_apply_options(&mut opts, &ctx.params);
     opts.keep_live = keep_live;
     let mut resolver = Resolver::default();
-    let mut desired = desired;
+    let tree = |raw: Box<RawValue>| Desired {
+        object: serde_json::from_str(raw.get()).unwrap_or(Value::Null),
+        state,
+    };
+    if !(keep_live || patched || defaulted.contains(&true)) {
+        // A bulk task: the engine takes each object from its text as it
+        // locates it, and keeps it compact.
+        let report = apply::apply(
+            &conn.client,
+            &mut resolver,
+            compact.into_iter().map(tree),
+            &opts,
+        )
+        .await;
+        let mut extra = Map::new();
+        if let Some(reason) = report.error.as_ref().and_then(compat::reason) {
+            extra.insert("reason".into(), reason.into());
+        }
+        return super::finish(report, extra);
+    }
+    let mut desired: Vec<Desired> = compact.into_iter().map(tree).collect();
     compat::default_api_versions(&conn.client, &mut desired, &defaulted).await?;
-    if ctx.params.str("state") == Some("patched") {
+    if patched {
         let missing = compat::drop_missing(
             &conn.client,
             &mut resolver,
@@ -224,7 +262,13 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         .await?;
         ctx.warnings.extend(missing);
     }
-    let mut report = apply::apply(&conn.client, &mut resolver, desired.clone(), &opts).await;
+    // The results read the task's objects back (kubernetes.core's `result`).
+    let (apply_these, kept) = if keep_live {
+        (desired.clone(), desired)
+    } else {
+        (desired, Vec::new())
+    };
+    let mut report = apply::apply(&conn.client, &mut resolver, apply_these, &opts).await;
     let mut extra = Map::new();
     if keep_live {
         let waits = compat::Waits::from_params(&ctx.params, &opts);
@@ -232,7 +276,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
             &conn.client,
             &mut resolver,
             &mut report,
-            &desired,
+            &kept,
             &opts,
             &waits,
         )
@@ -251,6 +295,58 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
 
 /// Splits multi-document YAML; empty documents are skipped, `kind: List` expanded.
 pub fn parse_documents(field: &str, text: &str) -> Result<Vec<Value>, Error> {
+    let mut out = Vec::new();
+    each_document(field, text, |v| {
+        out.push(v);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Hands each object of multi-document YAML to `each` as it is parsed, so
+/// a caller that keeps objects compact never holds every one as a tree.
+/// Documents are split at their `---` lines (a line YAML forbids inside any
+/// scalar, so the split is exact) and parsed one by one; when a part does
+/// not parse alone (a directive, an error) the whole text is parsed, for
+/// YAML's own answer with its line numbers, and the documents not yet handed
+/// over are taken from it.
+pub fn each_document(
+    field: &str,
+    text: &str,
+    mut each: impl FnMut(Value) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let mut handle = |n: usize, d: Value| -> Result<(), Error> {
+        if d.is_null() {
+            return Ok(());
+        }
+        for o in flatten(&format!("{field} document {n}"), d)? {
+            each(o)?;
+        }
+        Ok(())
+    };
+    let mut n = 0;
+    for part in split_documents(text) {
+        let Ok(docs) = parse_yaml(part) else {
+            // The whole text from the document this part starts with.
+            let all = parse_yaml(text).map_err(|e| yaml_error(field, e))?;
+            for (i, d) in all.into_iter().enumerate().skip(n) {
+                handle(i + 1, d)?;
+            }
+            return Ok(());
+        };
+        for d in docs {
+            n += 1;
+            handle(n, d)?;
+        }
+    }
+    Ok(())
+}
+
+fn yaml_error(field: &str, e: serde_saphyr::Error) -> Error {
+    Error::Input(format!("{field} is not valid YAML: {e}"))
+}
+
+fn parse_yaml(text: &str) -> Result<Vec<Value>, serde_saphyr::Error> {
     // No source snippet in errors: the lines around a typo may hold a Secret.
     let mut options = serde_saphyr::Options::default();
     options.with_snippet = false;
@@ -261,16 +357,28 @@ pub fn parse_documents(field: &str, text: &str) -> Result<Vec<Value>, Error> {
     budget.max_documents = 1_000_000;
     budget.max_nodes = 50_000_000;
     options.budget = Some(budget);
-    let docs: Vec<Value> = serde_saphyr::from_multiple_with_options(text, options)
-        .map_err(|e| Error::Input(format!("{field} is not valid YAML: {e}")))?;
-    let mut out = Vec::new();
-    for (i, d) in docs.into_iter().enumerate() {
-        if d.is_null() {
-            continue;
+    serde_saphyr::from_multiple_with_options(text, options)
+}
+
+/// `text` cut before each line that starts a document (`---` alone or
+/// followed by a space or tab), each part keeping its `---` line.
+fn split_documents(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let marker = body == "---" || body.starts_with("--- ") || body.starts_with("---\t");
+        if marker && at > start {
+            parts.push(&text[start..at]);
+            start = at;
         }
-        out.extend(flatten(&format!("{field} document {}", i + 1), d)?);
+        at += line.len();
     }
-    Ok(out)
+    if start < text.len() || parts.is_empty() {
+        parts.push(&text[start..]);
+    }
+    parts
 }
 
 fn flatten(field: &str, v: Value) -> Result<Vec<Value>, Error> {
@@ -327,11 +435,21 @@ fn flatten(field: &str, v: Value) -> Result<Vec<Value>, Error> {
     }
 }
 
-/// Objects must be addressable before anything is written.
-fn check_objects(objects: &[Value]) -> Result<(), Error> {
-    let mut f = Findings::new();
-    let mut seen = std::collections::HashSet::new();
-    for (i, o) in objects.iter().enumerate() {
+/// Objects must be addressable before anything is written: each is checked
+/// as it is parsed, and every finding reported at once.
+#[derive(Default)]
+struct Checks {
+    findings: Findings,
+    seen: std::collections::HashSet<(String, String, String, String)>,
+    node_ports: std::collections::HashMap<(i64, String), String>,
+    n: usize,
+}
+
+impl Checks {
+    fn object(&mut self, o: &Value) {
+        let i = self.n;
+        self.n += 1;
+        let f = &mut self.findings;
         let at = format!("objects[{i}]");
         for (key, what) in [("apiVersion", "apiVersion"), ("kind", "kind")] {
             if o.get(key).and_then(Value::as_str).is_none_or(str::is_empty) {
@@ -350,12 +468,12 @@ fn check_objects(objects: &[Value]) -> Result<(), Error> {
             ),
             Some(name) => {
                 let key = (
-                    o["apiVersion"].clone(),
-                    o["kind"].clone(),
-                    o["metadata"]["namespace"].clone(),
+                    o["apiVersion"].to_string(),
+                    o["kind"].to_string(),
+                    o["metadata"]["namespace"].to_string(),
                     name.to_string(),
                 );
-                if !seen.insert(key) {
+                if !self.seen.insert(key) {
                     f.error(
                         format!("{at}.metadata.name"),
                         format!("{} {name} appears twice in this task; the second would silently override the first.", o["kind"].as_str().unwrap_or("object")),
@@ -364,24 +482,17 @@ fn check_objects(objects: &[Value]) -> Result<(), Error> {
                 }
             }
         }
+        self.node_ports(i, o);
     }
-    check_node_ports(objects, &mut f);
-    if f.has_errors() {
-        Err(Error::Invalid(f.0))
-    } else {
-        Ok(())
-    }
-}
 
-/// NodePorts the server's dry run cannot check (it validates ranges and
-/// in-task duplicates only when it allocates, i.e. on the real write), so a
-/// bad one would fail the task after other objects were written.
-fn check_node_ports(objects: &[Value], f: &mut Findings) {
-    let mut seen: std::collections::HashMap<(i64, String), String> = Default::default();
-    for (i, o) in objects.iter().enumerate() {
+    /// NodePorts the server's dry run cannot check (it validates ranges and
+    /// in-task duplicates only when it allocates, i.e. on the real write), so
+    /// a bad one would fail the task after other objects were written.
+    fn node_ports(&mut self, i: usize, o: &Value) {
         if o["kind"] != "Service" {
-            continue;
+            return;
         }
+        let f = &mut self.findings;
         for (j, p) in o["spec"]["ports"]
             .as_array()
             .into_iter()
@@ -402,7 +513,10 @@ fn check_node_ports(objects: &[Value], f: &mut Findings) {
             }
             let proto = p["protocol"].as_str().unwrap_or("TCP").to_string();
             let name = o["metadata"]["name"].as_str().unwrap_or("?");
-            if let Some(first) = seen.insert((port, proto.clone()), name.to_string()) {
+            if let Some(first) = self
+                .node_ports
+                .insert((port, proto.clone()), name.to_string())
+            {
                 f.error(
                     &field,
                     format!("nodePort {port}/{proto} is also used by Service {first} in this task: a node port serves one Service, so the second is rejected."),
@@ -411,6 +525,23 @@ fn check_node_ports(objects: &[Value], f: &mut Findings) {
             }
         }
     }
+
+    fn finish(self) -> Result<(), Error> {
+        if self.findings.has_errors() {
+            Err(Error::Invalid(self.findings.0))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+fn check_objects(objects: &[Value]) -> Result<(), Error> {
+    let mut c = Checks::default();
+    for o in objects {
+        c.object(o);
+    }
+    c.finish()
 }
 
 #[cfg(test)]
@@ -459,6 +590,45 @@ mod tests {
         .unwrap();
         assert_eq!(objs.len(), 2);
         assert_eq!(objs[1]["metadata"]["name"], "b");
+    }
+
+    #[test]
+    fn documents_split_at_their_start_lines_only() {
+        let text = "a: 1\n--- \nb: |\n  ---x\n  --- not a marker: indented\n---\n---\tc: 3\n";
+        assert_eq!(
+            split_documents(text),
+            [
+                "a: 1\n",
+                "--- \nb: |\n  ---x\n  --- not a marker: indented\n",
+                "---\n",
+                "---\tc: 3\n"
+            ]
+        );
+        assert_eq!(split_documents(""), [""]);
+        assert_eq!(split_documents("---\na: 1"), ["---\na: 1"]);
+    }
+
+    #[test]
+    fn documents_are_the_same_split_or_whole() {
+        let text = "# c\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  k: |\n    ---x\n...\n---\n---\nkind: List\napiVersion: v1\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: b}}\n";
+        let whole: Vec<Value> = parse_yaml(text)
+            .unwrap()
+            .into_iter()
+            .filter(|d| !d.is_null())
+            .flat_map(|d| flatten("x", d).unwrap())
+            .collect();
+        assert_eq!(parse_documents("x", text).unwrap(), whole);
+        assert_eq!(whole.len(), 2);
+        // A directive needs the whole stream: the same objects, parsed whole.
+        let directive = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n...\n%YAML 1.2\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n";
+        let objs = parse_documents("x", directive).unwrap();
+        assert_eq!(objs.len(), 2, "{objs:?}");
+        assert_eq!(objs[1]["metadata"]["name"], "b");
+        // An error is YAML's, with the line in the whole file.
+        let e = parse_documents("x", "a: 1\n---\nb: 2\n---\nc: [\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not valid YAML") && e.contains("line 5"), "{e}");
     }
 
     #[test]
