@@ -138,9 +138,10 @@ impl Report {
 }
 
 /// Requests in flight at once (reads, dry runs, writes). Over HTTP/2 (see
-/// transport.rs) they share one connection. 16 measured fastest for bulk
-/// tasks on the bench plane (BENCHMARKS.md, bulk); API priority and fairness
-/// queues what a busy server cannot take, so more buys nothing.
+/// transport.rs) they share one connection. 8, 16 and 32 were measured side
+/// by side on bulk tasks (BENCHMARKS.md): when the API server is CPU-bound,
+/// more in flight only queues there (32 was the slowest), and API priority
+/// and fairness would queue them on a busy cluster anyway.
 /// `NETPATH_CONCURRENCY` (1-64) overrides it, for measuring.
 pub(crate) fn concurrency() -> usize {
     static N: OnceLock<usize> = OnceLock::new();
@@ -149,7 +150,7 @@ pub(crate) fn concurrency() -> usize {
             .ok()
             .and_then(|v| v.parse::<usize>().ok())
             .filter(|n| (1..=64).contains(n))
-            .unwrap_or(16)
+            .unwrap_or(8)
     })
 }
 
