@@ -1302,7 +1302,20 @@ fn check_app(app: &App, v: &Value, class: &IngressClass, net: &Network, f: &mut 
     }
 
     // Listeners, certificates and the redirect.
-    let certs: Vec<&str> = get("certificate-arn").map(ann_list).unwrap_or_default();
+    // computeIngressExplicitTLSCertARNs: IngressClassParams' certificateArn
+    // replaces the annotation's (its ARNs are checked with the class).
+    let class_certs: Vec<&str> = class
+        .params
+        .as_ref()
+        .and_then(|p| p.get("certificateArn"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let certs: Vec<&str> = if class_certs.is_empty() {
+        get("certificate-arn").map(ann_list).unwrap_or_default()
+    } else {
+        class_certs.clone()
+    };
     let listeners = match get("listen-ports") {
         Some(a) => match rules::parse_listen_ports(&a.field, &a.value) {
             Ok(l) => Some(l),
@@ -1327,17 +1340,54 @@ fn check_app(app: &App, v: &Value, class: &IngressClass, net: &Network, f: &mut 
         let cert_field = get("certificate-arn")
             .map(|a| a.field.clone())
             .unwrap_or(field);
+        let cert_field = if class_certs.is_empty() {
+            cert_field
+        } else {
+            "ingress_class.params.certificateArn".to_string()
+        };
         for x in rules::check_https_certificate(&cert_field, listeners, &certs, hosts) {
             // Asked-for discovery is the documented way, not a doubt.
             if discovery_requested && !x.is_error() && certs.is_empty() {
                 continue;
             }
+            // The class's ARNs were checked with the class.
+            if !class_certs.is_empty() && x.field.starts_with(&format!("{cert_field}[")) {
+                continue;
+            }
             f.push(x);
+        }
+        // buildSSLRedirectConfig: IngressClassParams' sslRedirectPort first
+        // (unparsable: no redirect at all, reported with the class).
+        let class_redirect = class
+            .params
+            .as_ref()
+            .and_then(|p| p.get("sslRedirectPort"))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty());
+        if let Some(raw) = class_redirect
+            && let Ok(p) = raw.parse::<i32>()
+            && !super::group::in_explicit_group(app, class.params.as_ref())
+        {
+            let why = match u16::try_from(p) {
+                Ok(p) => {
+                    rules::check_ssl_redirect("ingress_class.params.sslRedirectPort", p, listeners)
+                }
+                Err(_) => Some(Finding::error(
+                    "ingress_class.params.sslRedirectPort",
+                    format!("listener does not exist for SSLRedirect port: {p}. {LBC_FAILS}"),
+                    "set sslRedirectPort to the HTTPS listener's port (usually 443).",
+                )),
+            };
+            if let Some(mut x) = why {
+                x.problem = format!("Ingress {}/{}: {}", app.namespace, app.name, x.problem);
+                f.push(x);
+            }
         }
         // In an explicit group the redirect applies to the group's merged
         // listeners: judged there (group.rs, buildSSLRedirectConfig).
         if let Some(a) = get("ssl-redirect")
             && let Some(port) = ann_int(a, f)
+            && class_redirect.is_none()
             && !super::group::in_explicit_group(app, class.params.as_ref())
         {
             match u16::try_from(port) {
@@ -1829,6 +1879,21 @@ pub fn check_class(class: &IngressClass, net: &Network, f: &mut Findings) {
         && let Some(x) = rules::check_load_balancer_name("ingress_class.params.loadBalancerName", v)
     {
         f.push(x);
+    }
+    // buildSSLRedirectConfig: an unparsable port means no redirect at all.
+    if let Some(v) = str_field("sslRedirectPort")
+        && !v.is_empty()
+        && v.parse::<i32>().is_err()
+    {
+        f.error(
+            "ingress_class.params.sslRedirectPort",
+            format!(
+                "sslRedirectPort '{v}' is not a number: the controller then sets up no HTTPS \
+                 redirect for any Ingress of the class (buildSSLRedirectConfig gives up \
+                 silently), so plain-HTTP clients are served, not redirected."
+            ),
+            "write the HTTPS listener's port as a string of digits, e.g. \"443\".",
+        );
     }
 }
 

@@ -1254,3 +1254,45 @@ fn service_target_group_annotations_are_checked() {
     );
     assert_eq!(f.errors().count(), 1, "{:#?}", f.0);
 }
+
+/// IngressClassParams' certificateArn and sslRedirectPort come before the
+/// Ingress's annotations (computeIngressExplicitTLSCertARNs,
+/// buildSSLRedirectConfig).
+#[test]
+fn class_certificates_and_redirect_port_come_first() {
+    let cert = json!(["arn:aws:acm:us-east-1:123456789012:certificate/abcd"]);
+    // With the class's certificate the default listener is HTTPS:443, so a
+    // redirect to 443 has its listener.
+    let app = json!({"listen_ports": null, "ssl_redirect": 443});
+    error(
+        &findings(app.clone(), json!({})),
+        "ssl_redirect",
+        "listener does not exist for SSLRedirect port: 443",
+    );
+    clean(&findings(
+        app,
+        json!({"ingress_class": {"params": {"certificateArn": cert}}}),
+    ));
+    // The class's port is judged on each Ingress's listeners.
+    let f = findings(
+        json!({"listen_ports": [{"HTTP": 80}]}),
+        json!({"ingress_class": {"params": {"sslRedirectPort": "443"}}}),
+    );
+    error(
+        &f,
+        "ingress_class.params.sslRedirectPort",
+        "Ingress default/app-ingress: listener does not exist for SSLRedirect port: 443",
+    );
+    clean(&findings(
+        json!({}),
+        json!({"ingress_class": {"params": {"sslRedirectPort": "443", "certificateArn": cert}}}),
+    ));
+    error(
+        &findings(
+            json!({}),
+            json!({"ingress_class": {"params": {"sslRedirectPort": "https"}}}),
+        ),
+        "ingress_class.params.sslRedirectPort",
+        "sets up no HTTPS redirect for any Ingress of the class",
+    );
+}
