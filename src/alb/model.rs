@@ -2081,7 +2081,9 @@ pub fn check_live_services(plan: &Plan, live: &[Value], f: &mut Findings) {
                     &b.field,
                     format!(
                         "Service {}/{} is neither in this task nor in the cluster; the \
-                         controller reports it not found and the route has no targets.",
+                         controller answers the route with a fixed 503 \"Backend service does \
+                         not exist\" (--tolerate-non-existent-backend-service, default true; \
+                         a forward to several target groups fails the group's build instead).",
                         app.namespace, b.service
                     ),
                     "add the Service to services of this ingress, or create it first.",

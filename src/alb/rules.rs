@@ -177,8 +177,9 @@ pub fn check_https_certificate(
                 format!(
                     "the HTTPS listener on port {ports} has no certificate-arn, so the \
                      controller looks up an ACM certificate for each rule host. If ACM has none \
-                     it fails with \"no certificate found for host: <host>\" and the HTTPS \
-                     listener is not built, so HTTPS clients cannot connect."
+                     for a host it fails the Ingress group's build with \"no certificate found \
+                     for host: <host>\" (event FailedBuildModel), so the ALB is neither created \
+                     nor updated."
                 ),
                 "set certificate-arn to the ACM certificate for these hosts, or make sure an \
                  issued ACM certificate in the ALB's region covers every host.",
@@ -288,8 +289,11 @@ fn is_region(s: &str) -> bool {
 pub fn check_group_name(field: &str, s: &str) -> Option<Finding> {
     const UPSTREAM: &str = "groupName must consist of lower case alphanumeric characters, '-' \
                             or '.', and must start and end with an alphanumeric character";
-    const WHY: &str = "The controller then treats the Ingress as invalid (\"invalid ingress \
-                       group\") and no ALB serves its rules.";
+    // loadGroupID: the Ingress joins no group (event FailedLoadGroupID); a
+    // former member counts as leaving, so its rules are removed.
+    const WHY: &str = "The controller then treats the Ingress as invalid (event \
+                       FailedLoadGroupID, \"invalid ingress group\") and no ALB serves its \
+                       rules.";
     let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
     let (what, fix) = if s.is_empty() {
         (
