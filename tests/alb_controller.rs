@@ -6,16 +6,24 @@
 //! kubebuilder markers declare.
 //!
 //! Its ClusterRole and webhook configurations are cluster-wide, so the tests
-//! that write them hold `LOCK`. Once written, the webhooks (failurePolicy
-//! Fail, no controller behind them) would refuse Services and Ingresses on
-//! this plane: no test here writes either.
+//! that write them hold `LOCK`, on a plane of this binary's own. Once
+//! written, the webhooks (failurePolicy Fail, no controller behind them)
+//! refuse Services and Ingresses on that plane: no test here writes either.
 
 mod common;
 
-use common::{module, plane};
+use common::{Plane, module};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
+
+/// This binary's own plane: the webhooks the module writes are cluster-wide
+/// and fail closed, and would refuse other binaries' Services and Ingresses
+/// on the shared plane.
+fn plane() -> &'static Plane {
+    static PLANE: std::sync::OnceLock<Plane> = std::sync::OnceLock::new();
+    PLANE.get_or_init(|| common::private_plane("lbc-controller"))
+}
 
 fn lock() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
@@ -128,19 +136,21 @@ fn versions(ns: &str) -> Vec<Option<String>> {
     objects(ns)
         .into_iter()
         .map(|(av, k, ns, name)| {
-            common::get(av, k, ns.as_deref(), &name).map(|o| common::resource_version(&o))
+            plane()
+                .get(av, k, ns.as_deref(), &name)
+                .map(|o| common::resource_version(&o))
         })
         .collect()
 }
 
 fn secret(ns: &str, name: &str) -> Value {
-    common::get("v1", "Secret", Some(ns), name).expect("secret")
+    plane().get("v1", "Secret", Some(ns), name).expect("secret")
 }
 
 #[test]
 fn applies_keeps_its_certificate_and_writes_nothing_twice() {
     let _l = lock();
-    let ns = common::namespace("lbc");
+    let ns = plane().namespace("lbc");
 
     // Check mode on an empty namespace: the creates are reported, nothing is written.
     let r = run(args(&ns, json!({})), true);
@@ -149,7 +159,11 @@ fn applies_keeps_its_certificate_and_writes_nothing_twice() {
         versions(&ns)[..3].iter().all(Option::is_none),
         "check mode wrote"
     );
-    assert!(common::get("v1", "Secret", Some(&ns), "aws-load-balancer-tls").is_none());
+    assert!(
+        plane()
+            .get("v1", "Secret", Some(&ns), "aws-load-balancer-tls")
+            .is_none()
+    );
 
     let r = run(args(&ns, json!({})), false);
     assert_eq!(r.json["changed"], json!(true), "{}", r.stdout);
@@ -162,13 +176,14 @@ fn applies_keeps_its_certificate_and_writes_nothing_twice() {
     assert!(first.iter().all(Option::is_some), "{first:?}");
 
     // What was written: the chart's objects with netpath's certificate.
-    let d = common::get(
-        "apps/v1",
-        "Deployment",
-        Some(&ns),
-        "aws-load-balancer-controller",
-    )
-    .unwrap();
+    let d = plane()
+        .get(
+            "apps/v1",
+            "Deployment",
+            Some(&ns),
+            "aws-load-balancer-controller",
+        )
+        .unwrap();
     let c = &d["spec"]["template"]["spec"]["containers"][0];
     let got: Vec<&str> = c["args"]
         .as_array()
@@ -202,13 +217,14 @@ fn applies_keeps_its_certificate_and_writes_nothing_twice() {
         "MutatingWebhookConfiguration",
         "ValidatingWebhookConfiguration",
     ] {
-        let w = common::get(
-            "admissionregistration.k8s.io/v1",
-            kind,
-            None,
-            "aws-load-balancer-webhook",
-        )
-        .unwrap();
+        let w = plane()
+            .get(
+                "admissionregistration.k8s.io/v1",
+                kind,
+                None,
+                "aws-load-balancer-webhook",
+            )
+            .unwrap();
         for h in w["webhooks"].as_array().unwrap() {
             assert_eq!(
                 h["clientConfig"]["caBundle"],
@@ -325,7 +341,7 @@ fn applies_keeps_its_certificate_and_writes_nothing_twice() {
 
 #[test]
 fn bad_variables_are_refused_before_any_write_with_the_role_variable() {
-    let ns = common::namespace("lbc-bad");
+    let ns = plane().namespace("lbc-bad");
     let role = json!({"role": "alb_controller",
         "variables": ["alb_controller_cluster_name", "alb_controller_region", "alb_controller_vpc_id"]});
     let r = run(
@@ -349,15 +365,20 @@ fn bad_variables_are_refused_before_any_write_with_the_role_variable() {
         assert!(msg.contains(want), "{want} in {msg}");
     }
     assert!(
-        common::get(
-            "v1",
-            "ServiceAccount",
-            Some(&ns),
-            "aws-load-balancer-controller"
-        )
-        .is_none()
+        plane()
+            .get(
+                "v1",
+                "ServiceAccount",
+                Some(&ns),
+                "aws-load-balancer-controller"
+            )
+            .is_none()
     );
-    assert!(common::get("v1", "Secret", Some(&ns), "aws-load-balancer-tls").is_none());
+    assert!(
+        plane()
+            .get("v1", "Secret", Some(&ns), "aws-load-balancer-tls")
+            .is_none()
+    );
 
     // Each rule alone: passes when obeyed (check mode), refuses when broken.
     for (field, bad, good, text) in [

@@ -427,9 +427,11 @@ fn roles_take_module_defaults_and_refuse_typos_and_strings_for_lists() {
 /// (The CRDs come from ../shared when it is there, else are skipped.)
 #[test]
 fn alb_controller_role_installs_once_and_refuses_bad_variables() {
-    let p = common::plane();
+    // Its own plane: the controller's webhooks are cluster-wide and fail
+    // closed, and its CRDs replace the plane's own.
+    let p = &common::private_plane("lbc-role");
     let play = Play::new();
-    let ns = common::namespace("lbc-role");
+    let ns = p.namespace("lbc-role");
     let crds = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/upstream/aws-load-balancer-controller/v3.5.0/crds.yaml");
     let crds = if crds.exists() {
@@ -480,7 +482,7 @@ fn alb_controller_role_installs_once_and_refuses_bad_variables() {
         assert!(out.contains(want), "{want}: {out}");
     }
     let deployment = || {
-        common::get(
+        p.get(
             "apps/v1",
             "Deployment",
             Some(&ns),
@@ -489,7 +491,7 @@ fn alb_controller_role_installs_once_and_refuses_bad_variables() {
     };
     assert!(deployment().is_none(), "written before the refusal");
     let tgb_crd = || {
-        common::get(
+        p.get(
             "apiextensions.k8s.io/v1",
             "CustomResourceDefinition",
             None,
@@ -529,7 +531,10 @@ fn alb_controller_role_installs_once_and_refuses_bad_variables() {
     let d = deployment().expect("the role wrote the Deployment");
     assert_eq!(tgb_crd().is_some(), !crds.is_empty(), "the CRDs: {out}");
     let rv = |o: &Value| o["metadata"]["resourceVersion"].clone();
-    let secret = || common::get("v1", "Secret", Some(&ns), "aws-load-balancer-tls").unwrap();
+    let secret = || {
+        p.get("v1", "Secret", Some(&ns), "aws-load-balancer-tls")
+            .unwrap()
+    };
     let (d_rv, s_rv) = (rv(&d), rv(&secret()));
 
     let (ok, out) = play.run(&venv, &playbook(good));

@@ -325,12 +325,13 @@ fn args_file(v: &Value) -> std::path::PathBuf {
 /// The alb_controller module's webhook keys (the CA's and the serving
 /// certificate's, made by netpath) never leave the process: not in msg,
 /// results, diffs or invocation, on the create, a renewal (an update of the
-/// Secret) and check mode. Its webhooks only cover Pods, Services, Ingresses
-/// and the controller's CRDs, none of which this binary's tests write.
+/// Secret) and check mode.
 #[test]
 fn webhook_private_keys_never_appear() {
-    let ns = common::namespace("lbc-keys");
-    let base = json!({"kubeconfig": plane().kubeconfig.to_str().unwrap(), "namespace": ns,
+    // Its own plane: the webhooks are cluster-wide and fail closed.
+    let p = common::private_plane("lbc-keys");
+    let ns = p.namespace("lbc-keys");
+    let base = json!({"kubeconfig": p.kubeconfig.to_str().unwrap(), "namespace": ns,
         "cluster_name": "netpath", "region": "eu-west-1", "vpc_id": "vpc-0123456789abcdef0"});
     let flags = module::Flags {
         check: false,
@@ -341,7 +342,7 @@ fn webhook_private_keys_never_appear() {
     let mut keys = Vec::new();
     let read_keys = |keys: &mut Vec<String>| {
         for name in ["aws-load-balancer-tls", "aws-load-balancer-webhook-ca"] {
-            let s = common::get("v1", "Secret", Some(&ns), name).expect(name);
+            let s = p.get("v1", "Secret", Some(&ns), name).expect(name);
             let b64 = s["data"]["tls.key"].as_str().unwrap().to_string();
             keys.extend(
                 b64.as_bytes()

@@ -300,6 +300,19 @@ impl Plane {
 /// Runs a future to completion on a fresh current-thread runtime. Works from
 /// plain `#[test]` fns and from inside a runtime (it then uses a helper thread,
 /// since runtimes cannot nest).
+/// A plane of the calling test's own, for tests that write cluster-wide
+/// objects which would change what other tests meet on the shared plane
+/// (fail-closed webhook configurations, replaced CRDs). Stopped by its
+/// watcher when this process exits, or by `stop()`.
+pub fn private_plane(prefix: &str) -> Plane {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("netpath-{prefix}-"))
+        .tempdir()
+        .map(|d| d.keep())
+        .unwrap_or_else(|e| panic!("temp dir: {e}"));
+    Plane::start_with(&dir, &["--rm"]).unwrap_or_else(|e| panic!("private plane: {e}"))
+}
+
 pub fn block_on<F>(fut: F) -> F::Output
 where
     F: Future + Send,
