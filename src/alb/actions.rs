@@ -1,5 +1,6 @@
-//! `actions.<name>` and `conditions.<name>` annotations, read as the AWS Load
-//! Balancer Controller v3.5.0 reads them: Go's encoding/json into the types of
+//! `actions.<name>`, `conditions.<name>` and `transforms.<name>` annotations,
+//! read as the AWS Load Balancer Controller v3.5.0 reads them (pkg/ingress/
+//! enhanced_backend_builder.go: Build): Go's encoding/json into the types of
 //! pkg/ingress/config_types.go, their validate() methods, then the merge of a
 //! rule's host and path with the conditions (model_build_listener_rules.go:
 //! buildRuleConditions). Values the controller passes to AWS unchecked are
@@ -87,6 +88,32 @@ const CONDITION: &[(&str, Ty)] = &[
     ("sourceIPConfig", Ty::Obj(VALUES)),
 ];
 const CONDITIONS: Ty = Ty::List(&Ty::Obj(CONDITION));
+
+// config_types.go: Transform (transforms.<name>, parsed with the conditions).
+const REWRITE: &[(&str, Ty)] = &[("regex", Ty::Str), ("replace", Ty::Str)];
+const REWRITES: &[(&str, Ty)] = &[("rewrites", Ty::List(&Ty::Obj(REWRITE)))];
+const TRANSFORM: &[(&str, Ty)] = &[
+    ("type", Ty::Str),
+    ("hostHeaderRewriteConfig", Ty::Obj(REWRITES)),
+    ("urlRewriteConfig", Ty::Obj(REWRITES)),
+];
+const TRANSFORMS: Ty = Ty::List(&Ty::Obj(TRANSFORM));
+
+/// Transform.Validate (config_types.go), first error only.
+fn transform_problem(t: &Value) -> Option<String> {
+    let (key, name) = match gstr(t, "type").unwrap_or("") {
+        "host-header-rewrite" => ("hostHeaderRewriteConfig", "hostHeaderRewriteConfig"),
+        "url-rewrite" => ("urlRewriteConfig", "urlRewriteConfig"),
+        other => return Some(format!("unknown transform type: {other}")),
+    };
+    match go_field(t, key) {
+        None => Some(format!("missing {name}")),
+        Some(c) if garr(c, "rewrites").is_empty() => {
+            Some(format!("{name}.rewrites cannot be empty"))
+        }
+        Some(_) => None,
+    }
+}
 
 fn kind(v: &Value) -> &'static str {
     match v {
@@ -730,6 +757,47 @@ pub fn check(app: &App, f: &mut Findings) {
         }
         if ok {
             parsed.push((name, v));
+        }
+    }
+
+    // Transforms: parsed and validated for every backend (buildTransforms).
+    let transform_prefix = format!("{ANNOTATION_PREFIX}transforms.");
+    for a in app
+        .annotations
+        .iter()
+        .filter(|a| a.key.starts_with(&transform_prefix))
+    {
+        let name = &a.key[transform_prefix.len()..];
+        if !all.iter().any(|b| b.service == name) {
+            f.warning(
+                &a.field,
+                format!(
+                    "no backend of this Ingress has service name {name}, so the controller never \
+                     reads these transforms."
+                ),
+                format!("name the backend service_name {name}, or drop the annotation."),
+            );
+            continue;
+        }
+        let fix = "write a JSON list of transforms, e.g. [{\"type\": \"url-rewrite\", \
+                   \"urlRewriteConfig\": {\"rewrites\": [{\"regex\": \"^/api/(.*)$\", \
+                   \"replace\": \"/$1\"}]}}].";
+        match parse(&a.key, &a.value, &TRANSFORMS) {
+            Err(problem) => f.error(&a.field, problem, fix),
+            Ok(v) => {
+                let ts = v.as_array().map(Vec::as_slice).unwrap_or(&[]);
+                if let Some((i, why)) = ts
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, t)| transform_problem(t).map(|w| (i, w)))
+                {
+                    f.error(
+                        format!("{}[{i}]", a.field),
+                        format!("{why}. {LBC_FAILS}"),
+                        fix,
+                    );
+                }
+            }
         }
     }
 

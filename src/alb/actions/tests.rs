@@ -429,3 +429,38 @@ fn host_and_path_conditions_merge_with_the_rule() {
         "services": [{"name": "app-service", "selector": {"app": "myapp"}, "port": 80, "target_port": 8080}]}]}));
     clean(&f);
 }
+
+#[test]
+fn transforms_are_validated_like_the_controller() {
+    let t = |json_text: &str| {
+        app(
+            json!({"alb.ingress.kubernetes.io/transforms.app-service": json_text}),
+            json!([{"path": "/", "service_name": "app-service", "service_port": 80}]),
+        )
+    };
+    clean(&t(
+        r#"[{"type":"url-rewrite","urlRewriteConfig":{"rewrites":[{"regex":"^/api/(.*)$","replace":"/$1"}]}}]"#,
+    ));
+    clean(&t(
+        r#"[{"type":"host-header-rewrite","hostHeaderRewriteConfig":{"rewrites":[{"regex":"^a$","replace":"b"}]}}]"#,
+    ));
+    for (text, want) in [
+        (r#"[{"type":"rewrite"}]"#, "unknown transform type: rewrite"),
+        (r#"[{"type":"url-rewrite"}]"#, "missing urlRewriteConfig"),
+        (
+            r#"[{"type":"host-header-rewrite","hostHeaderRewriteConfig":{"rewrites":[]}}]"#,
+            "hostHeaderRewriteConfig.rewrites cannot be empty",
+        ),
+        (
+            r#"{"type":"url-rewrite"}"#,
+            "failed to parse json annotation",
+        ),
+    ] {
+        error(&t(text), "transforms.app-service", want);
+    }
+    let f = app(
+        json!({"alb.ingress.kubernetes.io/transforms.other": "[]"}),
+        json!([{"path": "/", "service_name": "app-service", "service_port": 80}]),
+    );
+    warning(&f, "transforms.other", "never reads these transforms");
+}
