@@ -469,7 +469,11 @@ fn check_group(group: &str, members: &[&Member], f: &mut Findings) {
             "give every Ingress of the group the same ssl_redirect, or set it on one only (it \
              applies to the whole group).",
         );
-    } else if let Some(&p) = redirect.iter().next() {
+    } else if let Some(&p) = redirect.iter().next()
+        // A member whose listen-ports do not parse has that finding already;
+        // its listeners are unknown, so the redirect is not judged.
+        && members.iter().all(|m| m.listeners().is_some())
+    {
         let merged = u16::try_from(p).ok().and_then(|p| by_port.get(&p));
         let why = match merged {
             None => Some(format!("listener does not exist for SSLRedirect port: {p}")),

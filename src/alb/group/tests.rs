@@ -293,3 +293,19 @@ fn live_members_join_the_group() {
     ]);
     clean(&f);
 }
+
+/// A broken listen-ports is one finding: the group's redirect is not judged
+/// on listeners nobody knows.
+#[test]
+fn broken_listen_ports_are_not_reported_again_as_a_missing_redirect_listener() {
+    let (_, f) = plan_of(json!({"ingresses": [app("app-a", json!({
+        "annotations": {"alb.ingress.kubernetes.io/listen-ports": "[{\"HTTPS\": 443"},
+        "ssl_redirect": 443}))]}));
+    let errs: Vec<_> = f.errors().collect();
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(
+        errs[0]
+            .problem
+            .contains("failed to parse listen-ports configuration")
+    );
+}
