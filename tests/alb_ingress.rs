@@ -936,3 +936,52 @@ fn ingress_group_members_in_the_cluster_must_agree() {
     assert_eq!(r["changed"], json!(false), "{r}");
     common::delete("networking.k8s.io/v1", "IngressClass", None, &class);
 }
+
+/// A user that may not list Ingresses cluster-wide still applies a group
+/// member: the comparison with the cluster's members is skipped with a
+/// warning that says so (issue 14). On a plane of its own, since `limited`
+/// gets rights there.
+#[test]
+fn group_members_unreadable_is_a_warning() {
+    let p = common::private_plane("grp-403");
+    let ns = p.namespace("grp-403");
+    let class = common::unique_name("alb-403");
+    let rbac = "rbac.authorization.k8s.io";
+    let limited = json!([{"kind": "User", "name": "limited", "apiGroup": rbac}]);
+    let rw = json!(["get", "list", "create", "patch", "update"]);
+    p.create(&json!({"apiVersion": format!("{rbac}/v1"), "kind": "Role",
+        "metadata": {"name": "apps", "namespace": ns},
+        "rules": [{"apiGroups": [""], "resources": ["services"], "verbs": rw},
+                  {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": rw}]}));
+    p.create(
+        &json!({"apiVersion": format!("{rbac}/v1"), "kind": "RoleBinding",
+        "metadata": {"name": "apps", "namespace": ns},
+        "roleRef": {"apiGroup": rbac, "kind": "Role", "name": "apps"}, "subjects": limited}),
+    );
+    p.create(&json!({"apiVersion": format!("{rbac}/v1"), "kind": "ClusterRole",
+        "metadata": {"name": "classes"},
+        "rules": [{"apiGroups": ["networking.k8s.io"], "resources": ["ingressclasses"], "verbs": rw}]}));
+    p.create(&json!({"apiVersion": format!("{rbac}/v1"), "kind": "ClusterRoleBinding",
+        "metadata": {"name": "classes"},
+        "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": "classes"}, "subjects": limited}));
+    let args = json!({"kubeconfig": p.kubeconfig.to_str().unwrap(), "context": "limited",
+        "ingress_class": {"name": class},
+        "ingresses": [with(seed_app(&ns), json!({"group_name": "shared"}))]});
+    // RBAC caches may take a moment to see the new bindings.
+    let mut r = module::run("alb_ingress", args.clone(), module::Flags::default()).json;
+    for _ in 0..20 {
+        if r["failed"] == json!(false) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        r = module::run("alb_ingress", args.clone(), module::Flags::default()).json;
+    }
+    assert_eq!(r["failed"], json!(false), "{r}");
+    assert!(
+        r["warnings"].to_string().contains(
+            "cannot list Ingresses (forbidden), so the settings of IngressGroup members outside this task were not compared"
+        ),
+        "{r}"
+    );
+    p.stop();
+}
