@@ -568,3 +568,63 @@ fn rbac_and_webhooks_are_the_controllers_markers() {
         "every registered webhook has a marker"
     );
 }
+
+/// A controller installed with Helm before (same names, other field
+/// manager): the module refuses to take its fields silently and names the
+/// manager; with force_conflicts it takes them over, and then converges.
+#[test]
+fn a_helm_install_is_taken_over_only_with_force_conflicts() {
+    let _l = lock();
+    let ns = common::namespace("lbc-helm");
+    // What `helm install` leaves: the chart's Deployment, written by manager "helm".
+    let d = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "aws-load-balancer-controller", "namespace": ns,
+                     "labels": {"app.kubernetes.io/managed-by": "Helm", "helm.sh/chart": "aws-load-balancer-controller-3.5.0"}},
+        "spec": {"replicas": 2,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": "aws-load-balancer-controller",
+                                         "app.kubernetes.io/instance": "aws-load-balancer-controller"}},
+            "template": {"metadata": {"labels": {"app.kubernetes.io/name": "aws-load-balancer-controller",
+                                                 "app.kubernetes.io/instance": "aws-load-balancer-controller"}},
+                "spec": {"containers": [{"name": "aws-load-balancer-controller",
+                    "image": "public.ecr.aws/eks/aws-load-balancer-controller:v3.4.0",
+                    "args": ["--cluster-name=netpath", "--ingress-class=alb"]}]}}}});
+    // (Helm 3 writes with updates; fields an update owns conflict alike.)
+    common::apply_as("helm", &d);
+    let r = run(args(&ns, json!({})), false);
+    assert_eq!(r.json["failed"], json!(true), "{}", r.stdout);
+    let msg = r.json["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("helm") && msg.contains("force_conflicts"),
+        "{msg}"
+    );
+    let live = common::get(
+        "apps/v1",
+        "Deployment",
+        Some(&ns),
+        "aws-load-balancer-controller",
+    )
+    .unwrap();
+    assert!(
+        live["spec"]["template"]["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap()
+            .ends_with("v3.4.0")
+    );
+    let r = run(args(&ns, json!({"force_conflicts": true})), false);
+    assert_eq!(r.json["changed"], json!(true), "{}", r.stdout);
+    let live = common::get(
+        "apps/v1",
+        "Deployment",
+        Some(&ns),
+        "aws-load-balancer-controller",
+    )
+    .unwrap();
+    let c = &live["spec"]["template"]["spec"]["containers"][0];
+    assert!(c["image"].as_str().unwrap().ends_with("v3.5.0"), "{c}");
+    assert_eq!(
+        live["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "netpath"
+    );
+    let r = run(args(&ns, json!({"force_conflicts": true})), false);
+    assert_eq!(r.json["changed"], json!(false), "{}", r.stdout);
+}
