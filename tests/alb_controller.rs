@@ -575,7 +575,7 @@ fn rbac_and_webhooks_are_the_controllers_markers() {
 #[test]
 fn a_helm_install_is_taken_over_only_with_force_conflicts() {
     let _l = lock();
-    let ns = common::namespace("lbc-helm");
+    let ns = plane().namespace("lbc-helm");
     // What `helm install` leaves: the chart's Deployment, written by manager "helm".
     let d = json!({"apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "aws-load-balancer-controller", "namespace": ns,
@@ -589,7 +589,7 @@ fn a_helm_install_is_taken_over_only_with_force_conflicts() {
                     "image": "public.ecr.aws/eks/aws-load-balancer-controller:v3.4.0",
                     "args": ["--cluster-name=netpath", "--ingress-class=alb"]}]}}}});
     // (Helm 3 writes with updates; fields an update owns conflict alike.)
-    common::apply_as("helm", &d);
+    plane().apply_as("helm", &d);
     let r = run(args(&ns, json!({})), false);
     assert_eq!(r.json["failed"], json!(true), "{}", r.stdout);
     let msg = r.json["msg"].as_str().unwrap();
@@ -597,13 +597,14 @@ fn a_helm_install_is_taken_over_only_with_force_conflicts() {
         msg.contains("helm") && msg.contains("force_conflicts"),
         "{msg}"
     );
-    let live = common::get(
-        "apps/v1",
-        "Deployment",
-        Some(&ns),
-        "aws-load-balancer-controller",
-    )
-    .unwrap();
+    let live = plane()
+        .get(
+            "apps/v1",
+            "Deployment",
+            Some(&ns),
+            "aws-load-balancer-controller",
+        )
+        .unwrap();
     assert!(
         live["spec"]["template"]["spec"]["containers"][0]["image"]
             .as_str()
@@ -612,13 +613,14 @@ fn a_helm_install_is_taken_over_only_with_force_conflicts() {
     );
     let r = run(args(&ns, json!({"force_conflicts": true})), false);
     assert_eq!(r.json["changed"], json!(true), "{}", r.stdout);
-    let live = common::get(
-        "apps/v1",
-        "Deployment",
-        Some(&ns),
-        "aws-load-balancer-controller",
-    )
-    .unwrap();
+    let live = plane()
+        .get(
+            "apps/v1",
+            "Deployment",
+            Some(&ns),
+            "aws-load-balancer-controller",
+        )
+        .unwrap();
     let c = &live["spec"]["template"]["spec"]["containers"][0];
     assert!(c["image"].as_str().unwrap().ends_with("v3.5.0"), "{c}");
     assert_eq!(
