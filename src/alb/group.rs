@@ -300,21 +300,63 @@ fn check_group(group: &str, members: &[&Member], f: &mut Findings) {
             "conflicting load balancer name",
             "give every Ingress of the group the same load_balancer_name (or set it on one only).",
         ),
+        // model_build_load_balancer_addons.go: buildLoadBalancerAddOns.
+        (
+            "wafv2AclName",
+            "wafv2-acl-name",
+            "conflicting WAFv2 WebACL names",
+            "give every Ingress of the group the same wafv2-acl-name, or set it on one only.",
+        ),
+        (
+            "wafv2AclArn",
+            "wafv2-acl-arn",
+            "conflicting WAFv2 WebACL ARNs",
+            "give every Ingress of the group the same wafv2-acl-arn, or set it on one only.",
+        ),
+        (
+            "",
+            "waf-acl-id",
+            "conflicting WAFClassic WebACL IDs",
+            "give every Ingress of the group the same waf-acl-id, or set it on one only.",
+        ),
+        // buildLoadBalancerCOIPv4Pool.
+        (
+            "",
+            "customer-owned-ipv4-pool",
+            "conflicting CustomerOwnedIPv4Pool",
+            "give every Ingress of the group the same customer-owned-ipv4-pool, or set it on one \
+             only.",
+        ),
     ] {
+        // WAFv2 ARNs are read only when no member names a WebACL.
+        if suffix == "wafv2-acl-arn"
+            && members
+                .iter()
+                .any(|m| m.param_str("wafv2AclName").is_some() || m.ann("wafv2-acl-name").is_some())
+        {
+            continue;
+        }
         let mut values = BTreeSet::new();
         let mut setters: Vec<&Member> = Vec::new();
         for m in members {
             let v = m
                 .param_str(param)
                 .map(str::to_string)
-                .or_else(|| m.ann(suffix).map(|(v, _)| v.clone()));
+                .or_else(|| m.ann(suffix).map(|(v, _)| v.clone()))
+                .or_else(|| {
+                    // waf-acl-id's older spelling.
+                    (suffix == "waf-acl-id")
+                        .then(|| m.ann("web-acl-id").map(|(v, _)| v.clone()))
+                        .flatten()
+                })
+                .filter(|v| !v.is_empty() || suffix == "customer-owned-ipv4-pool");
             if let Some(v) = v {
                 values.insert(v);
                 setters.push(*m);
             }
         }
         if values.len() > 1 {
-            let shown = if suffix == "ip-address-type" {
+            let shown = if !matches!(suffix, "scheme" | "load-balancer-name") {
                 go_list(&values.iter().collect::<Vec<_>>())
             } else {
                 go_set(&values)
@@ -432,6 +474,28 @@ fn check_group(group: &str, members: &[&Member], f: &mut Findings) {
         }
     }
 
+    // buildShieldAdvancedProtection: one value over the group.
+    let shield: Vec<(&Member, bool)> = members
+        .iter()
+        .filter_map(|m| {
+            let (v, _) = m.ann("shield-advanced-protection")?;
+            Some((*m, parse_go_bool(v)?))
+        })
+        .collect();
+    if let Some((a, x)) = shield.first()
+        && let Some((b, _)) = shield.iter().find(|(_, y)| y != x)
+    {
+        f.error(
+            target(a, b, "shield-advanced-protection"),
+            ctx(&format!(
+                "conflicting enable shield advanced protection ({} | {})",
+                a.key, b.key
+            )),
+            "give every Ingress of the group the same shield-advanced-protection, or set it on \
+             one only.",
+        );
+    }
+
     // buildSSLRedirectConfig: one port for the group, an HTTPS listener of
     // the merged listeners.
     let mut redirect = BTreeSet::new();
@@ -547,6 +611,71 @@ fn check_group(group: &str, members: &[&Member], f: &mut Findings) {
                 "give every Ingress of the group that listens on this port the same \
                  inbound_cidrs, or set them on one only.",
             );
+        }
+        // conflicting inbound-prefix-lists (IngressClassParams first) and,
+        // on HTTPS, conflicting sslPolicy.
+        for (what, suffix, params, https_only) in [
+            (
+                "inbound-prefix-lists",
+                "security-group-prefix-lists",
+                &["prefixListsIDs", "PrefixListsIDs"][..],
+                false,
+            ),
+            ("sslPolicy", "ssl-policy", &["sslPolicy"][..], true),
+        ] {
+            if https_only && pa != Protocol::Https {
+                continue;
+            }
+            let value = |m: &Member| -> Option<BTreeSet<String>> {
+                for k in params {
+                    match m.param(k) {
+                        Some(Value::Array(a)) if !a.is_empty() => {
+                            return Some(
+                                a.iter()
+                                    .filter_map(Value::as_str)
+                                    .map(str::to_string)
+                                    .collect(),
+                            );
+                        }
+                        Some(Value::String(s)) if !s.is_empty() => {
+                            return Some(BTreeSet::from([s.clone()]));
+                        }
+                        _ => {}
+                    }
+                }
+                let l: BTreeSet<String> = m.list(suffix)?.into_iter().collect();
+                (!l.is_empty() || https_only).then_some(l)
+            };
+            let with: Vec<(&Member, BTreeSet<String>)> = list
+                .iter()
+                .filter_map(|(m, _)| Some((*m, value(m)?)))
+                .collect();
+            if let Some((a, sa)) = with.first()
+                && let Some((b, sb)) = with.iter().find(|(_, s)| s != sa)
+            {
+                let show = |s: &BTreeSet<String>| {
+                    if https_only {
+                        s.iter().cloned().collect::<Vec<_>>().join(",")
+                    } else {
+                        go_list(&s.iter().collect::<Vec<_>>())
+                    }
+                };
+                f.error(
+                    target(a, b, suffix),
+                    ctx(&format!(
+                        "failed to merge listenPort config for port: {port}: conflicting {what}, \
+                         {}: {} | {}: {}",
+                        a.key,
+                        show(sa),
+                        b.key,
+                        show(sb)
+                    )),
+                    format!(
+                        "give every Ingress of the group that listens on port {port} the same \
+                         {suffix}, or set it on one only."
+                    ),
+                );
+            }
         }
         // buildListenerDefaultActions: one default backend per listener
         // (an HTTP listener that redirects to HTTPS takes none).

@@ -309,3 +309,74 @@ fn broken_listen_ports_are_not_reported_again_as_a_missing_redirect_listener() {
             .contains("failed to parse listen-ports configuration")
     );
 }
+
+/// The add-ons and listener settings the controller merges too.
+#[test]
+fn add_ons_and_listener_policies_must_agree() {
+    let a =
+        |k: &str, v: &str| json!({"annotations": {format!("alb.ingress.kubernetes.io/{k}"): v}});
+    let https = |k: &str, v: &str| {
+        let mut x = a(k, v);
+        x["listen_ports"] = json!([{"HTTPS": 443}]);
+        x["certificate_arn"] = json!(["arn:aws:acm:us-east-1:123456789012:certificate/abcd"]);
+        x
+    };
+    for (x, y, want) in [
+        (
+            a("wafv2-acl-name", "a"),
+            a("wafv2-acl-name", "b"),
+            "conflicting WAFv2 WebACL names: [a b]",
+        ),
+        (
+            a(
+                "wafv2-acl-arn",
+                "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/a/1",
+            ),
+            a(
+                "wafv2-acl-arn",
+                "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/b/2",
+            ),
+            "conflicting WAFv2 WebACL ARNs",
+        ),
+        (
+            a("waf-acl-id", "x"),
+            a("web-acl-id", "y"),
+            "conflicting WAFClassic WebACL IDs: [x y]",
+        ),
+        (
+            a("customer-owned-ipv4-pool", "ipv4pool-coip-1"),
+            a("customer-owned-ipv4-pool", "ipv4pool-coip-2"),
+            "conflicting CustomerOwnedIPv4Pool: [ipv4pool-coip-1 ipv4pool-coip-2]",
+        ),
+        (
+            a("shield-advanced-protection", "true"),
+            a("shield-advanced-protection", "false"),
+            "conflicting enable shield advanced protection",
+        ),
+        (
+            https("ssl-policy", "ELBSecurityPolicy-TLS13-1-2-2021-06"),
+            https("ssl-policy", "ELBSecurityPolicy-2016-08"),
+            "failed to merge listenPort config for port: 443: conflicting sslPolicy, default/app-a: ELBSecurityPolicy-TLS13-1-2-2021-06 | default/app-b: ELBSecurityPolicy-2016-08",
+        ),
+        (
+            a("security-group-prefix-lists", "pl-aaaa1111"),
+            a("security-group-prefix-lists", "pl-bbbb2222"),
+            "conflicting inbound-prefix-lists, default/app-a: [pl-aaaa1111] | default/app-b: [pl-bbbb2222]",
+        ),
+    ] {
+        let f = two(x.clone(), y);
+        error(&f, "ingresses[1]", want);
+        clean(&two(x.clone(), x));
+    }
+    // An ARN is not read when a member names a WebACL.
+    let f = two(
+        a("wafv2-acl-name", "a"),
+        json!({"annotations": {"alb.ingress.kubernetes.io/wafv2-acl-name": "a",
+            "alb.ingress.kubernetes.io/wafv2-acl-arn": "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/b/2"}}),
+    );
+    assert!(
+        f.0.iter().all(|x| !x.problem.contains("ARNs")),
+        "{:#?}",
+        f.0
+    );
+}
