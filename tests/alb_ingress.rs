@@ -985,3 +985,31 @@ fn group_members_unreadable_is_a_warning() {
     );
     p.stop();
 }
+
+/// An Ingress name is a DNS subdomain (apimachinery's NameIsDNSSubdomain):
+/// a label of 64 characters is accepted by the API server, so by
+/// alb_ingress too, as by every module (one rule, in kube/names.rs).
+#[test]
+fn an_ingress_name_with_a_64_character_label_is_accepted_as_the_api_server_does() {
+    let ns = common::namespace("long-label");
+    let name = format!("{}.example", "a".repeat(64));
+    let mut app = seed_app(&ns);
+    app["name"] = json!(name);
+    let r = run(json!({"ingresses": [app]}));
+    assert_eq!(r["failed"], json!(false), "{r}");
+    assert!(ingress(&ns, &name).is_some(), "{r}");
+    let r = run(json!({"ingresses": [with_name(seed_app(&ns), "Bad_Name")]}));
+    assert_eq!(r["failed"], json!(true), "{r}");
+    assert!(
+        r["msg"]
+            .as_str()
+            .unwrap()
+            .contains("Ingress name 'Bad_Name' is invalid"),
+        "{r}"
+    );
+}
+
+fn with_name(mut app: Value, name: &str) -> Value {
+    app["name"] = json!(name);
+    app
+}

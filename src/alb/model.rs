@@ -74,15 +74,11 @@ pub fn parse_network(p: &Params, f: &mut Findings) -> Network {
         .str("cni_plugin")
         .and_then(CniPlugin::parse)
         .unwrap_or(CniPlugin::Calico);
-    let mut vpc_cidrs = Vec::new();
-    for (i, c) in p.str_list("vpc_cidrs").iter().enumerate() {
-        match cidr::parse_cidr(&format!("vpc_cidrs[{i}]"), c.trim()) {
-            Ok(n) => vpc_cidrs.push(n),
-            Err(e) => f.push(e),
-        }
-    }
+    let (vpc_cidrs, bad) = cidr::parse_list("vpc_cidrs", &p.str_list("vpc_cidrs"));
+    bad.into_iter().for_each(|x| f.push(x));
+    let vpc_cidrs: Vec<IpNet> = vpc_cidrs.into_iter().map(|(_, n)| n).collect();
     let pod_cidrs = match p.str("pod_cidr") {
-        Some(s) => match cidr::parse_cidr("pod_cidr", s.trim()) {
+        Some(s) => match cidr::parse_cidr("pod_cidr", s) {
             Ok(n) => vec![n],
             Err(e) => {
                 f.push(e);
@@ -1964,19 +1960,26 @@ fn check_across_apps(apps: &[App], f: &mut Findings) {
 }
 
 /// metadata.name of an Ingress, IngressClass or IngressClassParams: a DNS-1123 subdomain.
+/// Ingress and IngressClass names: apimachinery's `NameIsDNSSubdomain`
+/// (`ValidateIngressName`, `ValidateIngressClassName`), the one rule in
+/// kube/names.rs. A subdomain has no 63-character limit per label.
 fn check_object_name(field: &str, kind: &str, name: &str, f: &mut Findings) {
-    let problem = if name.len() > 253 {
-        Some("must be no more than 253 characters")
-    } else {
-        name.split('.').find_map(dns1123_label_problem)
-    };
-    if let Some(p) = problem {
-        f.error(
-            field,
-            format!("{kind} name '{name}' is invalid: {p}. {API_REJECTS}"),
-            "use lower case letters, digits, '-' and '.', e.g. app-ingress.",
-        );
+    if crate::kube::names::is_dns_subdomain(name) {
+        return;
     }
+    let p = if name.len() > 253 {
+        "must be no more than 253 characters"
+    } else if name.split('.').any(str::is_empty) {
+        "it is empty or has an empty label between dots"
+    } else {
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \
+         '-' or '.', and must start and end with an alphanumeric character"
+    };
+    f.error(
+        field,
+        format!("{kind} name '{name}' is invalid: {p}. {API_REJECTS}"),
+        "use lower case letters, digits, '-' and '.', e.g. app-ingress.",
+    );
 }
 
 fn dns1123_label_problem(s: &str) -> Option<&'static str> {

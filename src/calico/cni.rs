@@ -151,16 +151,9 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
     let pod_cidr = p
         .str("pod_cidr")
         .and_then(|s| cidr::parse_cidr("pod_cidr", s).map_err(|x| f.push(x)).ok());
-    let vpc_cidrs: Vec<IpNet> = p
-        .str_list("vpc_cidrs")
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
-            cidr::parse_cidr(&format!("vpc_cidrs[{i}]"), s)
-                .map_err(|x| f.push(x))
-                .ok()
-        })
-        .collect();
+    let (vpc_cidrs, bad) = cidr::parse_list("vpc_cidrs", &p.str_list("vpc_cidrs"));
+    bad.into_iter().for_each(|x| f.push(x));
+    let vpc_cidrs: Vec<IpNet> = vpc_cidrs.into_iter().map(|(_, n)| n).collect();
     let typha = p.bool("typha");
     let wireguard = p.bool("wireguard");
 

@@ -131,19 +131,9 @@ pub fn derived_migrate_name(name: &str, cidr: IpNet) -> String {
 }
 
 fn parse_list(f: &mut Findings, field: &str, items: &[String]) -> Vec<(String, IpNet)> {
-    items
-        .iter()
-        .enumerate()
-        .filter_map(
-            |(i, s)| match cidr::parse_cidr(&format!("{field}[{i}]"), s) {
-                Ok(n) => Some((format!("{field}[{i}]"), n)),
-                Err(x) => {
-                    f.push(x);
-                    None
-                }
-            },
-        )
-        .collect()
+    let (nets, bad) = cidr::parse_list(field, items);
+    bad.into_iter().for_each(|x| f.push(x));
+    nets
 }
 
 /// Comma-separated CIDRs (kubeadm's podSubnet format).

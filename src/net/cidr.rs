@@ -48,6 +48,23 @@ pub fn parse_cidr(field: &str, s: &str) -> Result<IpNet, Finding> {
     Ok(net)
 }
 
+/// Parses a list option of pool CIDRs (`vpc_cidrs`, `pod_cidrs`), each
+/// finding named `field[i]`. The one parser of such lists: the modules one
+/// role variable feeds (netcheck, cni, ippool, alb_ingress) must agree on
+/// what they accept.
+pub fn parse_list(field: &str, items: &[String]) -> (Vec<(String, IpNet)>, Vec<Finding>) {
+    let mut nets = Vec::new();
+    let mut findings = Vec::new();
+    for (i, s) in items.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        match parse_cidr(&at, s) {
+            Ok(n) => nets.push((at, n)),
+            Err(f) => findings.push(f),
+        }
+    }
+    (nets, findings)
+}
+
 /// Parses any strictly masked CIDR, `/0` included (e.g. `0.0.0.0/0` in inbound-cidrs).
 pub fn parse_cidr_allow_any(field: &str, s: &str) -> Result<IpNet, Finding> {
     parse_masked(field, s, false)
@@ -259,6 +276,20 @@ mod tests {
 
     fn net(s: &str) -> IpNet {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn lists_are_parsed_strictly_with_each_item_named() {
+        let items = vec!["10.0.0.0/16".to_string(), " 10.1.0.0/16".to_string()];
+        let (nets, findings) = parse_list("vpc_cidrs", &items);
+        assert_eq!(nets, [("vpc_cidrs[0]".to_string(), net("10.0.0.0/16"))]);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].field, "vpc_cidrs[1]");
+        assert!(
+            findings[0].fix.contains("remove the whitespace"),
+            "{:?}",
+            findings[0]
+        );
     }
 
     #[test]
