@@ -245,6 +245,7 @@ fn collection(dir: &Path) -> PathBuf {
         "alb_ingress",
         "netcheck",
         "alb_controller",
+        "node_provider_id",
     ] {
         std::os::unix::fs::symlink(
             "../../libexec/netpath",
@@ -545,4 +546,95 @@ fn alb_controller_role_installs_once_and_refuses_bad_variables() {
     assert_eq!(recap(&out, "changed"), 0, "check after: {out}");
     assert_eq!(rv(&deployment().unwrap()), d_rv);
     assert_eq!(rv(&secret()), s_rv, "the webhook certificate was kept");
+
+/// The netcheck role's providerID step (tasks_from: provider_id), as a play
+/// on the workers runs it: the host's own instance metadata (an IMDSv2
+/// server on loopback), its Node found by InternalIP, spec.providerID set
+/// once; check mode writes nothing; a second run changes nothing.
+#[test]
+fn role_step_sets_the_provider_id_from_the_hosts_own_metadata() {
+    let name = common::unique_name("ip-role");
+    let ip = format!(
+        "10.254.{}.{}",
+        std::process::id() % 250 + 1,
+        name.len() % 250 + 1
+    );
+    let p = common::plane();
+    p.create(&json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}}));
+    struct Gone(String);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            common::delete("v1", "Node", None, &self.0);
+        }
+    }
+    let _gone = Gone(name.clone());
+    let status = json!({"status": {"addresses": [{"type": "InternalIP", "address": ip}],
+        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "test",
+            "lastHeartbeatTime": "2026-12-01T00:00:00Z", "lastTransitionTime": "2026-12-01T00:00:00Z"}]}});
+    let n = name.clone();
+    common::block_on(async move {
+        let api: kube::Api<k8s_openapi::api::core::v1::Node> =
+            kube::Api::all(common::plane().client());
+        api.patch_status(
+            &n,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&status),
+        )
+        .await
+        .expect("patch Node status");
+    });
+    let imds = common::imds::Imds::start("i-0fedcba9876543210", "eu-west-1c", &ip);
+    let play = Play::new();
+    let venv = common::venv_bin();
+    let playbook = |check: bool| {
+        format!(
+            r#"- hosts: localhost
+  gather_facts: false
+  check_mode: {check}
+  vars:
+    netpath_kubeconfig: {kc}
+    netcheck_metadata_endpoint: {ep}
+  tasks:
+    - name: Set this host's providerID
+      ansible.builtin.include_role:
+        name: netpath.calico_alb.netcheck
+        tasks_from: provider_id
+    - name: Show it
+      ansible.builtin.debug:
+        msg: "provider_id={{{{ netcheck_provider_id_result.provider_id }}}} source={{{{ netcheck_provider_id_result.source }}}}"
+"#,
+            kc = p.kubeconfig.display(),
+            ep = imds.endpoint,
+        )
+    };
+    let provider_id =
+        || common::get("v1", "Node", None, &name).unwrap()["spec"]["providerID"].clone();
+    let (ok, out) = play.run(&venv, &playbook(true));
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("changed=1"),
+        "check mode reports the change: {out}"
+    );
+    assert_eq!(
+        provider_id(),
+        Value::Null,
+        "check mode wrote nothing: {out}"
+    );
+    let (ok, out) = play.run(&venv, &playbook(false));
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("provider_id=aws:///eu-west-1c/i-0fedcba9876543210 source=metadata"),
+        "{out}"
+    );
+    assert!(out.contains("changed=1"), "{out}");
+    assert_eq!(
+        provider_id(),
+        json!("aws:///eu-west-1c/i-0fedcba9876543210")
+    );
+    let (ok, out) = play.run(&venv, &playbook(false));
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("changed=0"),
+        "the second run changes nothing: {out}"
+    );
 }

@@ -123,6 +123,7 @@ pub fn run(p: &Params, live: Option<&Live>) -> Report {
         net.node_port_range.0, net.node_port_range.1
     ));
     network["live"] = json!(live.is_some());
+    network["vxlan_port"] = json!(net.model.vxlan_port);
     Report {
         ec2_rules: sg::ec2_rules(&rules, &groups),
         terraform: sg::terraform(&rules, &groups),
@@ -137,7 +138,7 @@ pub fn run(p: &Params, live: Option<&Live>) -> Report {
 
 /// Whether the controller adds worker rules for `app`: it does when it makes
 /// the frontend SG itself (no `security-groups`), or when asked to.
-fn controller_manages_rules(app: &model::App) -> bool {
+pub fn controller_manages_rules(app: &model::App) -> bool {
     app.annotation("security-groups").is_none()
         || app
             .annotation("manage-backend-security-group-rules")

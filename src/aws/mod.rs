@@ -1,4 +1,6 @@
-//! What netpath reads from AWS itself. Only the instance metadata service
-//! today: a node's own identity, for `spec.providerID`.
+//! What netpath reads from AWS itself: a node's own identity from the
+//! instance metadata service (for `spec.providerID`), and netcheck's reads
+//! of the VPC, instances and security groups with the AWS SDK.
 
 pub mod imds;
+pub mod read;

@@ -161,6 +161,10 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("netcheck", "netcheck_controller_name", "str"),
     ("netcheck", "netcheck_cluster_name", "str"),
     ("netcheck", "netcheck_vpc_id", "str"),
+    ("netcheck", "netcheck_aws", "bool"),
+    ("netcheck", "netcheck_metadata_endpoint", "str"),
+    ("netcheck", "netcheck_metadata_timeout", "int"),
+    ("netcheck", "netcheck_node_name", "str"),
 ];
 
 /// Names with a role prefix that are not role inputs: what the roles
@@ -172,6 +176,7 @@ pub const SET_BY_ROLES: &[&str] = &[
     "netcheck_findings",
     "netcheck_security_group_rules",
     "netcheck_terraform",
+    "netcheck_provider_id_result",
     "cni_calico_sources",
     "cni_calico_manifest_text",
     "cni_calico_file",
@@ -218,6 +223,12 @@ const NETCHECK: Table = &[
     ),
     ("region", &["netcheck_aws_region", "alb_controller_region"]),
     ("vpc_id", &["netcheck_vpc_id", "alb_controller_vpc_id"]),
+    ("aws", &["netcheck_aws"]),
+];
+const NETCHECK_PROVIDER_ID: Table = &[
+    ("node_name", &["netcheck_node_name"]),
+    ("metadata_endpoint", &["netcheck_metadata_endpoint"]),
+    ("metadata_timeout", &["netcheck_metadata_timeout"]),
 ];
 const ALB_INGRESS: Table = &[
     ("cni_plugin", &["alb_ingress_cni_plugin", "cni_plugin"]),
@@ -336,6 +347,7 @@ const CONNECTION: Table = &[
 /// (role, module, table) for every module task of roles/*/tasks.
 pub const TASKS: &[(&str, &str, Table)] = &[
     ("netcheck", "netcheck", NETCHECK),
+    ("netcheck", "node_provider_id", NETCHECK_PROVIDER_ID),
     ("alb_ingress", "alb_ingress", ALB_INGRESS),
     ("cni", "ippool", CNI_IPPOOL),
     ("cni", "cni", CNI_CNI),

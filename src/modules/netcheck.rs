@@ -56,6 +56,9 @@ const OPTIONS: &[OptSpec] = &[
         .default("\"error\"")
         .choices(&["error", "warning", "never"])
         .doc("Fail the task on error findings, on any finding, or never."),
+    OptSpec::new("aws", Kind::Bool).doc(
+        "Read AWS with the AWS SDK (standard credential chain and region: environment, profile, web identity, container or instance role; C(AWS_ENDPOINT_URL) honoured): the subnets the controller would choose per scheme, the instances the Nodes' providerIDs name, their ENIs' security groups and rules, metadata hop limits and source/destination check. Read only (Describe* calls). Default: when AWS credentials are configured in the environment or a shared credentials file; set C(true) to use an instance role.",
+    ),
     OptSpec::new("live", Kind::Bool).doc(
         "Read live state (IPPools, Services and their node ports, kube-system/kubeadm-config, the FelixConfiguration default's vxlanPort). Default: when a cluster connection is configured; C(false) checks inputs only.",
     ),
@@ -67,6 +70,7 @@ pub const MODULE: ModuleDef = ModuleDef {
     description: &[
         "Checks VPC, pod and service CIDRs, the node port range, the CNI and every ingress (the same rules as alb_ingress) and, when a cluster is reachable, the live IPPools, Services with their node ports and the kubeadm ClusterConfiguration.",
         "With instance targets it also reads the Nodes (paged) as the AWS Load Balancer Controller selects them: not labelled C(node.kubernetes.io/exclude-from-external-load-balancers) (kubeadm's control planes), C(node-role.kubernetes.io/master) or C(alpha.service-controller.kubernetes.io/exclude-balancer), matching C(target-node-labels), Ready. Each such Node without a usable C(spec.providerID) is an error naming it (one blocks every instance target group), and so is an Ingress no Node can serve.",
+        "With O(aws) (default when AWS credentials are configured) it also reads AWS: the subnets the controller would choose for each scheme (role tags, else v3.5.0's route to an internet gateway; two availability zones, 8 free addresses, not tagged for another cluster), that each instance a providerID names exists and runs, exactly one security group tagged C(kubernetes.io/cluster/<name>) on ENIs with several, the worker groups admitting the ALB's custom security groups on the NodePorts and UDP 4789 (or IPIP) between nodes, HttpPutResponseHopLimit where the controller relies on instance metadata, and source/destination check where the encapsulation needs it off. AWS errors are findings; credentials never appear in the output.",
         "Returns findings (severity, field, problem, fix) and the rules the worker security group needs: ALB security group to the NodePorts in use (or the whole range), node to node for the encapsulation; as C(amazon.aws.ec2_security_group) rules and as Terraform JSON (C(aws_vpc_security_group_ingress_rule)).",
         "Never writes; C(changed) is always false.",
     ],
@@ -131,6 +135,10 @@ controller_rule:
   description: The one rule the AWS Load Balancer Controller itself adds to the worker security group when it manages the backend rules (no security_groups, or manage-backend-security-group-rules) - tcp from_port-to_port from its shared backend security group, spanning every NodePort sharing it, with ports_in_use and the live Services whose NodePorts it also opens (also_opens_node_ports_of); null when it adds none. netpath's own security_group_rules stay exact.
   returned: always
   type: dict
+aws:
+  description: What the AWS reads did (read, region, vpc_id, calls per operation and calls_total, errors); null when AWS was not read. The calls depend on the VPC and the number of Nodes, never on the number of Ingresses.
+  returned: always
+  type: dict
 controller:
   description: The AWS Load Balancer Controller as read live (found, available, cluster_name, region, vpc_id, shared_backend_security_group, webhooks with their failure_policy); null without live state or Ingresses.
   returned: always
@@ -174,6 +182,21 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     if let Some(c) = &controller {
         extra_controller = Some(check_controller(ctx, c, &r.plan, &mut r.findings));
     }
+    let aws_opt = ctx.params.get("aws").and_then(Value::as_bool);
+    let aws_value = if aws_opt.unwrap_or_else(crate::aws::read::credentials_configured) {
+        let live_pools = state.as_ref().and_then(|l| l.ippools.as_deref());
+        check_aws(
+            ctx,
+            aws_opt == Some(true),
+            &mut r,
+            nodes.as_deref(),
+            extra_controller.as_ref(),
+            live_pools,
+        )
+        .await
+    } else {
+        Value::Null
+    };
     match &nodes {
         Some(nodes) => preflight::nodes::check(nodes, &r.plan, &mut r.findings),
         None if state.is_some() => notes.push(Finding::warning(
@@ -197,6 +220,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     extra.insert("controller_rule".into(), r.controller_rule);
     extra.insert("network".into(), r.network);
     extra.insert("controller".into(), extra_controller.unwrap_or(Value::Null));
+    extra.insert("aws".into(), aws_value);
     let msg = format!(
         "{errors} error{}, {warnings} warning{}; {} security-group rule{}",
         if errors == 1 { "" } else { "s" },
@@ -420,4 +444,154 @@ async fn read_live(
         nodes,
         controller,
     ))
+}
+
+/// Reads AWS and adds its findings; the result's `aws` value. A read that
+/// fails is a finding (an error when `aws: true` was asked for), never a
+/// failure of the module.
+async fn check_aws(
+    ctx: &mut Ctx,
+    asked: bool,
+    r: &mut netcheck::Report,
+    nodes: Option<&[NodeView]>,
+    controller: Option<&Value>,
+    ippools: Option<&[Value]>,
+) -> Value {
+    use preflight::aws::{Alb, Context, NodeRef};
+    // Masked wherever they might surface, even if the read fails.
+    for k in [
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_ACCESS_KEY_ID",
+    ] {
+        if let Ok(v) = std::env::var(k) {
+            ctx.redactor.add(v);
+        }
+    }
+    let p = &ctx.params;
+    let ctl = |k: &str| controller.and_then(|c| c[k].as_str()).map(str::to_string);
+    let node_refs: Vec<NodeRef> = nodes
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|n| {
+            Some(NodeRef {
+                name: n.name.clone(),
+                instance_id: n.instance_id()?.to_string(),
+                target: n.is_target(),
+            })
+        })
+        .collect();
+    let split = |v: Option<&crate::alb::model::Annotation>| -> Vec<String> {
+        v.map(|a| {
+            a.value
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    let mut albs = Vec::new();
+    for app in r.plan.apps.iter().filter(|a| a.present) {
+        let node_ports = r
+            .node_ports
+            .iter()
+            .filter(|n| {
+                n["namespace"] == app.namespace.as_str() && n["ingress"] == app.name.as_str()
+            })
+            .filter_map(|n| n["node_port"].as_u64().and_then(|n| u16::try_from(n).ok()))
+            .collect();
+        albs.push(Alb {
+            field: app.field.clone(),
+            ingress: format!("{}/{}", app.namespace, app.name),
+            scheme: app
+                .annotation("scheme")
+                .map_or_else(|| "internal".to_string(), |a| a.value.trim().to_string()),
+            subnets: split(app.annotation("subnets")),
+            security_groups: split(app.annotation("security-groups")),
+            controller_manages_rules: netcheck::controller_manages_rules(app),
+            instance_targets: app.target_type == crate::net::model::TargetType::Instance,
+            node_ports,
+        });
+    }
+    let query = crate::aws::read::Query {
+        region: p
+            .str("region")
+            .map(str::to_string)
+            .or_else(|| ctl("region")),
+        vpc_id: p
+            .str("vpc_id")
+            .map(str::to_string)
+            .or_else(|| ctl("vpc_id")),
+        instance_ids: {
+            let ids: std::collections::BTreeSet<String> =
+                node_refs.iter().map(|n| n.instance_id.clone()).collect();
+            ids.into_iter().collect()
+        },
+        alb_groups: albs
+            .iter()
+            .flat_map(|a| a.security_groups.iter().cloned())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+    };
+    let calico = r.network["cni_plugin"] == "calico";
+    let cross_subnet = ippools.unwrap_or_default().iter().any(|pool| {
+        ["vxlanMode", "ipipMode"]
+            .iter()
+            .any(|k| pool["spec"][*k] == "CrossSubnet")
+    });
+    let cx = Context {
+        cluster_name: p
+            .str("cluster_name")
+            .map(str::to_string)
+            .or_else(|| ctl("cluster_name")),
+        controller_uses_imds: controller.is_some_and(|c| {
+            c["found"] == true
+                && (c["region"].is_null() || (c["vpc_id"].is_null() && c["vpc_tags"].is_null()))
+        }),
+        encapsulation: calico.then(|| {
+            r.network["encapsulation"]
+                .as_str()
+                .unwrap_or("vxlan")
+                .to_string()
+        }),
+        cross_subnet,
+        vxlan_port: r.network["vxlan_port"]
+            .as_u64()
+            .and_then(|v| u16::try_from(v).ok())
+            .unwrap_or(4789),
+    };
+    let out = crate::aws::read::read(&query).await;
+    ctx.redactor.extend(out.secrets.iter().cloned());
+    for e in &out.errors {
+        let problem = format!(
+            "AWS could not be read ({e}), so the AWS side of the path was not checked there."
+        );
+        let fix = "configure AWS credentials (environment, profile or instance role) with ec2:Describe* and a region (region, AWS_REGION), or set aws: false.";
+        if asked {
+            r.findings.error("aws", problem, fix);
+        } else {
+            r.findings.warning("aws", problem, fix);
+        }
+    }
+    if out.facts.subnets.is_none() && out.facts.vpc_id.is_none() && out.errors.is_empty() {
+        r.findings.warning(
+            "vpc_id",
+            "no VPC is known (vpc_id, the controller's --aws-vpc-id, or the Nodes' instances), so the subnets the controller would choose were not checked.",
+            "set vpc_id.",
+        );
+    }
+    preflight::aws::check(&out.facts, &node_refs, &albs, &cx, &mut r.findings);
+    let total: u32 = out.calls.values().sum();
+    json!({
+        "read": out.errors.is_empty(),
+        "region": out.region,
+        "vpc_id": out.facts.vpc_id,
+        "calls": out.calls,
+        "calls_total": total,
+        "instances": out.facts.instances.as_ref().map(|m| m.len()),
+        "subnets": out.facts.subnets.as_ref().map(|s| s.iter().map(|s| json!({"id": s.id, "az": s.az, "available_ips": s.available_ips})).collect::<Vec<_>>()),
+        "errors": out.errors,
+    })
 }

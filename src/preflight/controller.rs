@@ -161,6 +161,7 @@ pub fn check_deployment(
         "cluster_name": cluster,
         "region": region,
         "vpc_id": vpc,
+        "vpc_tags": vpc_tags,
         "shared_backend_security_group": backend_sg,
     })
 }

@@ -71,7 +71,7 @@ impl NodeView {
         }
     }
 
-    fn excluded_by(&self) -> Option<&'static str> {
+    pub fn excluded_by(&self) -> Option<&'static str> {
         if self
             .labels
             .get("eks.amazonaws.com/compute-type")
@@ -84,6 +84,21 @@ impl NodeView {
             .iter()
             .copied()
             .find(|l| self.labels.contains_key(*l))
+    }
+}
+
+impl NodeView {
+    /// The controller registers it: not excluded, Ready, not leaving
+    /// (target-node-labels aside).
+    pub fn is_target(&self) -> bool {
+        self.excluded_by().is_none() && !self.leaving && self.ready.as_deref() == Some("True")
+    }
+
+    /// The instance ID of a usable providerID (its last segment).
+    pub fn instance_id(&self) -> Option<&str> {
+        let id = self.provider_id.as_deref()?;
+        let last = id.rsplit('/').next()?;
+        (provider_id_problem(&self.name, id).is_none() && last.starts_with("i-")).then_some(last)
     }
 }
 

@@ -7,6 +7,7 @@
 //! garbage collection, so every test works in its own `namespace(..)`.
 #![allow(dead_code)]
 
+pub mod imds;
 pub mod module;
 
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};

@@ -12,6 +12,14 @@
                                           pods VPC addresses); prints them
   aws.py elb-tag DIR add|remove           kubernetes.io/role/elb on both subnets;
                                           prints the tag keys left on them
+  aws.py igw-route DIR add|remove         the route table's 0.0.0.0/0 route to the IGW
+  aws.py sg DIR create NAME [CLUSTER]     a security group in the VPC (Name tag, and
+                                          kubernetes.io/cluster/CLUSTER=owned when
+                                          given); prints its ID
+  aws.py sg DIR delete ID
+  aws.py eni-sgs DIR SG[,SG...]           the security groups of both workers' ENIs
+  aws.py sg-rule DIR add|remove SG PROTO FROM TO SOURCE_SG
+  aws.py metadata DIR HOP_LIMIT TOKENS    both workers' metadata options
   aws.py serve                            one JSON array [command, DIR, args...]
                                           per stdin line, one JSON line back
                                           ({"out": text} or {"error": text}):
@@ -161,7 +169,54 @@ def elb_tag(d, op):
     return json.dumps(sorted({t["Key"] for x in ec2.describe_subnets(SubnetIds=ids)["Subnets"] for t in x.get("Tags", [])}))
 
 
-COMMANDS = {"elb-tag": elb_tag, "seed": seed, "state": state, "import-cert": import_cert, "assign-ips": assign_ips}
+def igw_route(d, op):
+    s = load(d)
+    ec2 = client("ec2", s["endpoint"])
+    if op == "add":
+        ec2.create_route(RouteTableId=s["routeTable"], DestinationCidrBlock="0.0.0.0/0", GatewayId=s["igw"])
+    else:
+        ec2.delete_route(RouteTableId=s["routeTable"], DestinationCidrBlock="0.0.0.0/0")
+
+
+def sg(d, op, arg, cluster=None):
+    s = load(d)
+    ec2 = client("ec2", s["endpoint"])
+    if op == "delete":
+        ec2.delete_security_group(GroupId=arg)
+        return None
+    tags = [{"Key": "Name", "Value": arg}]
+    if cluster:
+        tags.append({"Key": f"kubernetes.io/cluster/{cluster}", "Value": "owned"})
+    return ec2.create_security_group(GroupName=arg, Description="netpath test", VpcId=s["vpc"],
+                                     TagSpecifications=[{"ResourceType": "security-group", "Tags": tags}])["GroupId"]
+
+
+def eni_sgs(d, groups):
+    s = load(d)
+    ec2 = client("ec2", s["endpoint"])
+    for i in s["instances"]:
+        ec2.modify_network_interface_attribute(NetworkInterfaceId=i["eni"], Groups=groups.split(","))
+
+
+def sg_rule(d, op, group, proto, lo, hi, source):
+    ec2 = client("ec2", load(d)["endpoint"])
+    perm = [{"IpProtocol": proto, "FromPort": int(lo), "ToPort": int(hi), "UserIdGroupPairs": [{"GroupId": source}]}]
+    if op == "add":
+        ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=perm)
+    else:
+        ec2.revoke_security_group_ingress(GroupId=group, IpPermissions=perm)
+
+
+def metadata(d, hop_limit, tokens):
+    s = load(d)
+    ec2 = client("ec2", s["endpoint"])
+    for i in s["instances"]:
+        ec2.modify_instance_metadata_options(InstanceId=i["id"], HttpPutResponseHopLimit=int(hop_limit),
+                                             HttpTokens=tokens, HttpEndpoint="enabled")
+
+
+COMMANDS = {"igw-route": igw_route, "sg": sg, "eni-sgs": eni_sgs, "sg-rule": sg_rule, "metadata": metadata,
+            "elb-tag": elb_tag, "seed": seed, "state": state, "import-cert": import_cert, "assign-ips": assign_ips}
 
 
 def serve():
