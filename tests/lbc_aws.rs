@@ -230,7 +230,7 @@ fn break_two_tagged_security_groups_on_one_eni() {
     let worker = rig.worker_sg().to_string();
     let second = rig.aws("sg", &["create", "netpath-extra", "netpath"]);
     let _delete = Undo(rig, "sg", vec!["delete".into(), second.clone()]);
-    // Both groups on the ENIs, the second one untagged first: fine.
+    // Both groups on the ENIs, both tagged for the cluster.
     rig.aws("eni-sgs", &[&format!("{worker},{second}")]);
     let _restore = Undo(rig, "eni-sgs", vec![worker.clone()]);
     let r = netcheck(rig, args(rig, &t.ns));
@@ -307,7 +307,7 @@ fn break_controller_without_vpc_id_on_hop_limit_one() {
         "Deployment",
         Some(ns),
         "aws-load-balancer-controller",
-        json!({"availableReplicas": 1, "replicas": 1}),
+        json!({"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}),
     );
     let mut a = args(rig, ns);
     a["controller_namespace"] = json!(ns);
@@ -338,7 +338,7 @@ fn break_controller_without_vpc_id_on_hop_limit_one() {
         "Deployment",
         Some(ns),
         "aws-load-balancer-controller",
-        json!({"availableReplicas": 1, "replicas": 1}),
+        json!({"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}),
     );
     clean(&netcheck(rig, a));
     rig.plane.delete(

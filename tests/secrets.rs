@@ -396,4 +396,105 @@ fn webhook_private_keys_never_appear() {
         leaks.check(&format!("alb_controller run {i}"), &[&r.stdout, &r.stderr]);
     }
     assert!(keys.len() > 8, "{} key fragments checked", keys.len());
+
+/// An "AWS endpoint" on loopback that answers every request with an EC2
+/// error whose message is the request's headers (the SigV4 Authorization
+/// with the access key ID, X-Amz-Security-Token): if netcheck quoted AWS's
+/// words unmasked, the credentials would be in its output.
+fn echoing_aws() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut w = s.try_clone().unwrap();
+                let mut r = BufReader::new(s);
+                loop {
+                    let mut headers = String::new();
+                    let mut len = 0usize;
+                    loop {
+                        let mut h = String::new();
+                        if r.read_line(&mut h).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if h == "\r\n" {
+                            break;
+                        }
+                        if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                        headers.push_str(h.trim());
+                        headers.push(' ');
+                    }
+                    let mut body = vec![0; len];
+                    let _ = r.read_exact(&mut body);
+                    let msg = headers.replace('&', "&amp;").replace('<', "&lt;");
+                    let xml = format!(
+                        "<Response><Errors><Error><Code>AuthFailure</Code><Message>{msg}</Message></Error></Errors><RequestID>x</RequestID></Response>"
+                    );
+                    let resp = format!(
+                        "HTTP/1.1 401 Unauthorized\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\r\n{xml}",
+                        xml.len()
+                    );
+                    if w.write_all(resp.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+/// netcheck's AWS reads: the access key ID, secret key and session token
+/// never reach its output, whether AWS answers, refuses (quoting the
+/// request), or cannot be reached.
+#[test]
+fn aws_credentials_never_leak_from_netcheck() {
+    const KEY_ID: &str = "AKIANETPATHLEAKTEST01";
+    const SECRET: &str = "npLeakSecretAccessKey-0123456789abcdef";
+    const TOKEN: &str = "npLeakSessionToken-fedcba9876543210";
+    let mut leaks = Leaks::new(&[KEY_ID, SECRET, TOKEN]);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let unreachable = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let echo = echoing_aws();
+    let args = json!({"cni_plugin": "calico", "pod_cidr": "192.168.0.0/16", "vpc_cidrs": ["10.0.0.0/16"],
+        "live": false, "aws": true, "region": "eu-west-1", "vpc_id": "vpc-0123456789abcdef0", "fail_on": "never",
+        "ingresses": [{"name": "app", "rules": [{"host": "example.com", "paths": [{"path": "/", "service_name": "app", "service_port": 80}]}],
+            "services": [{"name": "app", "port": 80, "target_port": 8080, "selector": {"app": "a"}}]}]});
+    for (what, endpoint) in [
+        ("refused, quoting the request", &echo),
+        ("unreachable", &unreachable),
+    ] {
+        let r = module::run_env(
+            "netcheck",
+            args.clone(),
+            module::Flags {
+                check: false,
+                diff: true,
+                inject_invocation: true,
+            },
+            &[
+                ("AWS_ENDPOINT_URL", endpoint),
+                ("AWS_ACCESS_KEY_ID", KEY_ID),
+                ("AWS_SECRET_ACCESS_KEY", SECRET),
+                ("AWS_SESSION_TOKEN", TOKEN),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+            ],
+        );
+        leaks.check(what, &[&r.stdout, &r.stderr]);
+        let aws = &r.json["aws"];
+        assert_eq!(aws["read"], json!(false), "{what}: {}", r.json);
+        if endpoint == &echo {
+            // AWS's own words are there, the credentials in them masked.
+            let e = aws["errors"][0].as_str().unwrap();
+            assert!(
+                e.contains("AuthFailure") && e.contains("********"),
+                "{what}: {e}"
+            );
+        }
+    }
+    assert_eq!(leaks.checked, 2);
 }

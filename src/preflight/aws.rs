@@ -226,7 +226,8 @@ fn endpoint_sg<'a>(
         return Ok(&sgs[0]);
     }
     let tag = cluster_tag(cluster);
-    let tagged: Vec<&str> = sgs
+    // Sorted, as the controller lists them (sets.String.List()).
+    let mut tagged: Vec<&str> = sgs
         .iter()
         .filter(|id| {
             facts
@@ -236,6 +237,7 @@ fn endpoint_sg<'a>(
         })
         .map(String::as_str)
         .collect();
+    tagged.sort_unstable();
     if tagged.len() == 1 {
         Ok(tagged[0])
     } else {

@@ -471,6 +471,13 @@ async fn api_for(client: &kube::Client, obj: &Value) -> (Api<DynamicObject>, Dyn
 
 /// The bin directory of the pinned venv (`scripts/venv`, made once).
 pub fn venv_bin() -> PathBuf {
+    // Once per test binary: two tests running scripts/venv side by side
+    // could both find it incomplete and install into it at once.
+    static VENV: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    VENV.get_or_init(make_venv).clone()
+}
+
+fn make_venv() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(root.join("scripts/venv"))
         .output()
