@@ -546,6 +546,7 @@ fn alb_controller_role_installs_once_and_refuses_bad_variables() {
     assert_eq!(recap(&out, "changed"), 0, "check after: {out}");
     assert_eq!(rv(&deployment().unwrap()), d_rv);
     assert_eq!(rv(&secret()), s_rv, "the webhook certificate was kept");
+}
 
 /// The netcheck role's providerID step (tasks_from: provider_id), as a play
 /// on the workers runs it: the host's own instance metadata (an IMDSv2

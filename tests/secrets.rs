@@ -396,6 +396,7 @@ fn webhook_private_keys_never_appear() {
         leaks.check(&format!("alb_controller run {i}"), &[&r.stdout, &r.stderr]);
     }
     assert!(keys.len() > 8, "{} key fragments checked", keys.len());
+}
 
 /// An "AWS endpoint" on loopback that answers every request with an EC2
 /// error whose message is the request's headers (the SigV4 Authorization
