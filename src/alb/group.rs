@@ -783,14 +783,14 @@ pub async fn live_members(
     class_name: &str,
     class_params: Option<&Map<String, Value>>,
 ) -> crate::error::Result<Option<Vec<Member>>> {
-    use super::live;
-    let Some(ings) = live::unless_forbidden(live::list(client, INGRESSES).await)? else {
+    use crate::kube::read;
+    let Some(ings) = read::unless_forbidden(read::list(client, INGRESSES).await)? else {
         return Ok(None);
     };
-    let classes = live::unless_forbidden(live::list(client, live::INGRESS_CLASSES).await)?
+    let classes = read::unless_forbidden(read::list(client, read::INGRESS_CLASSES).await)?
         .unwrap_or_default();
     let params: Vec<Value> = if classes.iter().any(|c| !c["spec"]["parameters"].is_null()) {
-        live::unless_forbidden(live::list(client, INGRESS_CLASS_PARAMS).await)?.unwrap_or_default()
+        read::unless_forbidden(read::list(client, INGRESS_CLASS_PARAMS).await)?.unwrap_or_default()
     } else {
         Vec::new()
     };

@@ -3,7 +3,6 @@
 
 pub mod actions;
 pub mod group;
-pub mod live;
 pub mod model;
 pub mod netcheck;
 pub mod rules;

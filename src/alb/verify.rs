@@ -3,9 +3,10 @@
 //! TargetGroupBinding per backend), and when it does not, say why in the
 //! controller's own words (its Events) next to the fix netpath knows.
 
-use super::live;
 use super::model::{Plan, Port};
 use crate::error::{Error, Result};
+use crate::kube::read;
+use kube::core::params::ListParams;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -79,10 +80,12 @@ fn port_text(p: &Port) -> String {
 
 /// Events of one object, oldest first (core/v1 Events, as controller-runtime records them).
 async fn events(client: &kube::Client, ns: &str, kind: &str, name: &str) -> Result<Vec<Value>> {
-    let url = format!(
-        "/api/v1/namespaces/{ns}/events?fieldSelector=involvedObject.kind%3D{kind}%2CinvolvedObject.name%3D{name}"
-    );
-    let mut evs = live::unless_forbidden(live::list(client, &url).await)?.unwrap_or_default();
+    let url = format!("/api/v1/namespaces/{ns}/events");
+    let selector = ListParams::default().fields(&format!(
+        "involvedObject.kind={kind},involvedObject.name={name}"
+    ));
+    let mut evs =
+        read::unless_forbidden(read::list_with(client, &url, &selector).await)?.unwrap_or_default();
     let when = |e: &Value| {
         e["lastTimestamp"]
             .as_str()
@@ -119,7 +122,7 @@ async fn round(client: &kube::Client, plan: &Plan) -> Result<Round> {
     };
     for app in plan.apps.iter().filter(|a| a.present) {
         let ns = &app.namespace;
-        let ing = live::get(
+        let ing = read::get(
             client,
             &format!(
                 "/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/{}",
@@ -141,8 +144,8 @@ async fn round(client: &kube::Client, plan: &Plan) -> Result<Round> {
             out.problems
                 .push(quote(&format!("Ingress {ns}/{}", app.name), &reason, &msg));
         }
-        let tgbs = live::unless_forbidden(
-            live::list(
+        let tgbs = read::unless_forbidden(
+            read::list(
                 client,
                 &format!("{TGB_API}/namespaces/{ns}/targetgroupbindings"),
             )

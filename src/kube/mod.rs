@@ -5,6 +5,7 @@ pub mod apply;
 pub mod connect;
 pub mod diff;
 pub mod names;
+pub mod read;
 pub mod request;
 pub mod resource;
 pub mod transport;

@@ -4,8 +4,8 @@
 //! decides whether to keep it, and applies everything through the engine.
 
 use super::{APPLY_OPTIONS, Ctx, Failure, ModuleDef};
-use crate::alb::live;
 use crate::error::Error;
+use crate::kube::read;
 use crate::kube::{CONNECTION_OPTIONS, Desired, Resolver, apply};
 use crate::lbc::{self, cert};
 use crate::protocol::{Constraints, Kind, OptSpec, Outcome};
@@ -232,8 +232,8 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     let client = &conn.client;
 
     let secret_url = |name: &str| format!("/api/v1/namespaces/{}/secrets/{name}", plan.namespace);
-    let ca_live = live::get(client, &secret_url(lbc::CA_SECRET)).await?;
-    let tls_live = live::get(client, &secret_url(lbc::TLS_SECRET)).await?;
+    let ca_live = read::get(client, &secret_url(lbc::CA_SECRET)).await?;
+    let tls_live = read::get(client, &secret_url(lbc::TLS_SECRET)).await?;
     // What is live is masked wherever it could leave the process.
     for s in [&ca_live, &tls_live].into_iter().flatten() {
         for k in ["tls.key"] {

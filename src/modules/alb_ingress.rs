@@ -3,8 +3,9 @@
 //! against the network model before anything is written.
 
 use super::{APPLY_OPTIONS, Ctx, Failure, ModuleDef};
-use crate::alb::{group, live, model, verify};
+use crate::alb::{group, model, verify};
 use crate::error::Error;
+use crate::kube::read;
 use crate::kube::{CONNECTION_OPTIONS, Resolver, apply};
 use crate::net::model::CniPlugin;
 use crate::protocol::{Constraints, Kind, OptSpec, Outcome};
@@ -315,16 +316,16 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     if plan.class.managed && plan.class.present {
         let classes = if plan.class.is_default {
             // Another default class is found only by looking at all of them.
-            live::list(client, live::INGRESS_CLASSES)
+            read::list(client, read::INGRESS_CLASSES)
                 .await?
                 .unwrap_or_default()
         } else {
-            let url = format!("{}/{}", live::INGRESS_CLASSES, plan.class.name);
-            live::get(client, &url).await?.into_iter().collect()
+            let url = format!("{}/{}", read::INGRESS_CLASSES, plan.class.name);
+            read::get(client, &url).await?.into_iter().collect()
         };
         model::check_live_classes(&plan, &classes, &mut f);
         if plan.class.params.is_some()
-            && live::get(client, live::INGRESS_CLASS_PARAMS_API)
+            && read::get(client, read::INGRESS_CLASS_PARAMS_API)
                 .await?
                 .is_none()
         {
@@ -390,7 +391,7 @@ async fn live_services(
         .any(|p| p.node_port.is_some());
     let read: Result<Vec<Value>, Error> = async {
         if fixed_port {
-            return Ok(live::list(client, live::SERVICES)
+            return Ok(read::list(client, read::SERVICES)
                 .await?
                 .unwrap_or_default());
         }
@@ -408,7 +409,7 @@ async fn live_services(
                     "/api/v1/namespaces/{}/services/{}",
                     app.namespace, b.service
                 );
-                found.extend(live::get(client, &url).await?);
+                found.extend(read::get(client, &url).await?);
             }
         }
         Ok(found)
@@ -416,7 +417,7 @@ async fn live_services(
     .await;
     match read {
         Ok(svcs) => Ok(Some(svcs)),
-        Err(e) if live::status(&e) == Some(403) => {
+        Err(e) if read::status(&e) == Some(403) => {
             f.warning(
                 "ingresses",
                 format!("cannot read Services ({e}), so node ports taken by other Services and backends outside this task were not checked."),

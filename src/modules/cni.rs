@@ -4,9 +4,9 @@
 //! no cluster connection.
 
 use super::{Ctx, Failure, ModuleDef};
-use crate::alb::live;
 use crate::calico::cni;
 use crate::error::Error;
+use crate::kube::read;
 use crate::kube::{CONNECTION_OPTIONS, Desired, Resolver, apply};
 use crate::net::model::CniPlugin;
 use crate::protocol::{Constraints, Kind, OptSpec, Outcome};
@@ -184,7 +184,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         );
         return Ok(out);
     }
-    let served = live::served(client, "crd.projectcalico.org/v1", "felixconfigurations").await?;
+    let served = read::served(client, "crd.projectcalico.org/v1", "felixconfigurations").await?;
     if !served && ctx.check_mode {
         // Check mode in a play that installs Calico first: report the create.
         f.warning(
@@ -205,7 +205,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         calico.namespace,
         cni::CONFIG_MAP
     );
-    let cm = live::get(client, &cm_url).await?;
+    let cm = read::get(client, &cm_url).await?;
     match &cm {
         None => f.warning(
             "calico_namespace",

@@ -3,9 +3,9 @@
 //! cidr and blockSize changes only through an explicit migration.
 
 use super::{APPLY_OPTIONS, Ctx, Failure, ModuleDef};
-use crate::alb::live;
 use crate::calico::ippool::{self, Live};
 use crate::error::Error;
+use crate::kube::read;
 use crate::kube::{CONNECTION_OPTIONS, Report, Resolver, apply};
 use crate::protocol::{Constraints, Kind, OptSpec, Outcome, RequiredIf};
 use serde_json::{Map, Value, json};
@@ -155,7 +155,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     let conn = ctx.connect().await?;
     let client = &conn.client;
 
-    let pools = match live::list(client, live::IPPOOLS).await? {
+    let pools = match read::list(client, read::IPPOOLS).await? {
         Some(pools) => pools,
         // Check mode in a play that installs Calico first: report the create.
         None if ctx.check_mode => {
@@ -178,9 +178,9 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         }
     };
     let kubeadm_config = if plan.present && plan.pod_subnet.is_none() {
-        match live::get(client, live::KUBEADM_CONFIG).await {
+        match read::get(client, read::KUBEADM_CONFIG).await {
             Ok(cm) => cm,
-            Err(e) if live::status(&e) == Some(403) => {
+            Err(e) if read::status(&e) == Some(403) => {
                 f.warning(
                     "pod_subnet",
                     format!("cannot read kube-system/kubeadm-config ({e}), so the pool was not checked against the cluster's pod network."),

@@ -4,10 +4,11 @@
 
 use super::alb_ingress::{INGRESSES, NETWORK_OPTIONS};
 use super::{Ctx, Failure, ModuleDef};
-use crate::alb::{live, netcheck};
+use crate::alb::netcheck;
 use crate::error::Error;
 use crate::kube::CONNECTION_OPTIONS;
 use crate::kube::apply::api_error;
+use crate::kube::read;
 use crate::preflight::{self, nodes::NodeView};
 use crate::protocol::{Constraints, Kind, OptSpec, Outcome};
 use crate::validate::Finding;
@@ -265,7 +266,7 @@ async fn read_nodes(client: &kube::Client) -> Result<Option<Vec<NodeView>>, Erro
             Ok(p) => p,
             Err(e) => {
                 let e = api_error("list Nodes".into(), e);
-                return live::unless_forbidden(Err(e));
+                return read::unless_forbidden(Err(e));
             }
         };
         out.extend(page.items.iter().map(NodeView::from_node));
@@ -285,14 +286,14 @@ async fn read_services(c: &kube::Client) -> Result<Option<Vec<Value>>, Error> {
     let mut token: Option<String> = None;
     loop {
         let url = match &token {
-            None => format!("{}?limit=500", live::SERVICES),
+            None => format!("{}?limit=500", read::SERVICES),
             Some(t) => format!(
                 "{}?limit=500&continue={}",
-                live::SERVICES,
+                read::SERVICES,
                 percent_encoding::utf8_percent_encode(t, SET)
             ),
         };
-        let Some(mut page) = live::unless_forbidden(live::get(c, &url).await)? else {
+        let Some(mut page) = read::unless_forbidden(read::get(c, &url).await)? else {
             return Ok(None);
         };
         if let Some(Value::Array(items)) = page.get_mut("items").map(Value::take) {
@@ -337,14 +338,14 @@ async fn read_controller(ctx: &Ctx, c: &kube::Client) -> Result<ControllerState,
         .str("controller_name")
         .unwrap_or("aws-load-balancer-controller");
     let url = format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}");
-    let (deployment, forbidden) = match live::get(c, &url).await {
-        Err(e) if live::status(&e) == Some(403) => (None, true),
+    let (deployment, forbidden) = match read::get(c, &url).await {
+        Err(e) if read::status(&e) == Some(403) => (None, true),
         other => (other?, false),
     };
     // A handful per cluster: all of them, since the class each Ingress uses
     // is known only once the plan is parsed.
     let ingress_classes =
-        live::unless_forbidden(live::list(c, live::INGRESS_CLASSES).await)?.unwrap_or_default();
+        read::unless_forbidden(read::list(c, read::INGRESS_CLASSES).await)?.unwrap_or_default();
     let mut webhooks = Vec::new();
     for kind in [
         "validatingwebhookconfigurations",
@@ -354,7 +355,7 @@ async fn read_controller(ctx: &Ctx, c: &kube::Client) -> Result<ControllerState,
             "/apis/admissionregistration.k8s.io/v1/{kind}/{}",
             preflight::controller::WEBHOOK_CONFIGURATION
         );
-        if let Some(mut w) = live::unless_forbidden(live::get(c, &url).await)? {
+        if let Some(mut w) = read::unless_forbidden(read::get(c, &url).await)? {
             // GET of one object carries its kind; keep only what is used.
             if let Some(o) = w.as_object_mut() {
                 o.retain(|k, _| k == "kind" || k == "webhooks");
@@ -429,9 +430,9 @@ async fn read_live(
     // A forbidden read leaves that part unchecked; any other failure stops
     // the check.
     let services = read_services(c).await?;
-    let ippools = live::list(c, live::IPPOOLS).await?;
-    let kubeadm_config = live::unless_forbidden(live::get(c, live::KUBEADM_CONFIG).await)?;
-    let felix = live::unless_forbidden(live::get(c, live::FELIX_DEFAULT).await)?;
+    let ippools = read::list(c, read::IPPOOLS).await?;
+    let kubeadm_config = read::unless_forbidden(read::get(c, read::KUBEADM_CONFIG).await)?;
+    let felix = read::unless_forbidden(read::get(c, read::FELIX_DEFAULT).await)?;
     let nodes = read_nodes(c).await?;
     let controller = read_controller(ctx, c).await?;
     Ok((

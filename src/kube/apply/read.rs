@@ -6,18 +6,15 @@
 
 use super::locate::Item;
 use super::{Decided, Options, concurrency, decide, describe};
-use crate::error::{Error, Result};
-use crate::kube::request::{api_error, is_not_found, send, unbuildable};
+use crate::error::Result;
+use crate::kube::read;
 use futures::{StreamExt, stream};
-use kube::core::Request;
-use kube::core::params::{GetParams, ListParams};
+use kube::core::params::ListParams;
 use serde_json::Value;
 use std::collections::HashMap;
 
 /// A task reads with one LIST per kind and namespace from this many objects on.
 const LIST_THRESHOLD: usize = 4;
-/// Objects per LIST page: bounds what a bulk task holds while deciding.
-const LIST_PAGE: u32 = 250;
 
 pub(super) async fn read_and_decide(
     client: &kube::Client,
@@ -55,7 +52,8 @@ pub(super) async fn read_and_decide(
                 }
             }
         };
-        list_pages(client, &url, &plural, |page| {
+        let what = || format!("list {plural}");
+        read::list_pages(client, &url, &ListParams::default(), &what, |page| {
             for obj in page {
                 let name = obj["metadata"]["name"].as_str().unwrap_or_default();
                 if let Some(idx) = by_name.remove(name) {
@@ -92,56 +90,12 @@ pub(super) async fn read_and_decide(
 
 async fn get(client: &kube::Client, item: &Item) -> Result<Option<Value>> {
     let what = || format!("read {}", describe(item));
-    let req = Request::new(item.resource.collection_url(item.namespace.as_deref()))
-        .get(&item.name, &GetParams::default())
-        .map_err(|e| unbuildable(&what(), e))?;
-    match send(client, req).await {
-        Ok(text) => serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| Error::api(what(), e.to_string(), None)),
-        Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(api_error(what(), e)),
-    }
-}
-
-/// LISTs `url` page by page, handing each page's items to `each`. A kind
-/// not served yet (its CRD comes earlier in this task, in check mode) lists
-/// nothing.
-async fn list_pages(
-    client: &kube::Client,
-    url: &str,
-    plural: &str,
-    mut each: impl FnMut(Vec<Value>),
-) -> Result<()> {
-    #[derive(serde::Deserialize)]
-    struct Page {
-        #[serde(default)]
-        items: Vec<Value>,
-        #[serde(default)]
-        metadata: PageMeta,
-    }
-    #[derive(serde::Deserialize, Default)]
-    struct PageMeta {
-        #[serde(rename = "continue", default)]
-        next: Option<String>,
-    }
-    let what = || format!("list {plural}");
-    let mut params = ListParams::default().limit(LIST_PAGE);
-    loop {
-        let req = Request::new(url)
-            .list(&params)
-            .map_err(|e| unbuildable(&what(), e))?;
-        let page: Page = match send(client, req).await {
-            Ok(text) => {
-                serde_json::from_str(&text).map_err(|e| Error::api(what(), e.to_string(), None))?
-            }
-            Err(e) if is_not_found(&e) => return Ok(()),
-            Err(e) => return Err(api_error(what(), e)),
-        };
-        each(page.items);
-        match page.metadata.next.filter(|t| !t.is_empty()) {
-            Some(token) => params = params.continue_token(&token),
-            None => return Ok(()),
-        }
-    }
+    read::get_object(
+        client,
+        &item.resource,
+        item.namespace.as_deref(),
+        &item.name,
+        &what,
+    )
+    .await
 }

@@ -3,10 +3,8 @@
 
 use super::{Action, Report};
 use crate::error::{Error, Result};
-use crate::kube::request::{api_error, is_not_found, send, unbuildable};
+use crate::kube::read;
 use crate::kube::resource::{Resolver, Resource};
-use kube::core::Request;
-use kube::core::params::GetParams;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -92,19 +90,12 @@ async fn wait_for(
         Some(ns) => format!("{} {ns}/{name}", res.kind),
         None => format!("{} {name}", res.kind),
     };
-    let context = format!("wait for {what}");
+    let context = || format!("wait for {what}");
     loop {
-        let req = Request::new(res.collection_url(ns))
-            .get(name, &GetParams::default())
-            .map_err(|e| unbuildable(&context, e))?;
-        match send(client, req).await {
-            Ok(text) => {
-                if serde_json::from_str::<Value>(&text).is_ok_and(|o| ready(&o)) {
-                    return Ok(());
-                }
-            }
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(api_error(context, e)),
+        // Not there yet (404) is not ready yet.
+        let live = read::get_object(client, res, ns, name, &context).await?;
+        if live.as_ref().is_some_and(ready) {
+            return Ok(());
         }
         if start.elapsed() >= timeout {
             return Err(Error::Timeout(format!(

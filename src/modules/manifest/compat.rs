@@ -2,9 +2,9 @@
 //! addressed by `kind`/`name` alone, `server_side_apply`, waiting for a
 //! condition or a deletion, and the live object returned as `result`.
 
-use crate::alb::live;
 use crate::error::Error;
 use crate::kube::apply::{self, Action, ObjectResult, Report};
+use crate::kube::read;
 use crate::kube::{Desired, Resolver};
 use crate::protocol::Params;
 use crate::protocol::output::MASK;
@@ -83,14 +83,14 @@ pub async fn default_api_versions(
             continue;
         }
         if core.is_none() {
-            core = Some(live::get(client, "/api/v1").await?.unwrap_or(Value::Null));
+            core = Some(read::get(client, "/api/v1").await?.unwrap_or(Value::Null));
         }
         if serves(core.as_ref().unwrap_or(&Value::Null), &kind) {
             continue;
         }
         if groups.is_none() {
             let mut found = Vec::new();
-            let list = live::get(client, "/apis").await?.unwrap_or(Value::Null);
+            let list = read::get(client, "/apis").await?.unwrap_or(Value::Null);
             for g in list["groups"].as_array().into_iter().flatten() {
                 let has_v1 = g["versions"]
                     .as_array()
@@ -99,7 +99,7 @@ pub async fn default_api_versions(
                     .any(|v| v["version"] == "v1");
                 if let (true, Some(name)) = (has_v1, g["name"].as_str()) {
                     let gv = format!("{name}/v1");
-                    if let Some(doc) = live::get(client, &format!("/apis/{gv}")).await? {
+                    if let Some(doc) = read::get(client, &format!("/apis/{gv}")).await? {
                         found.push((gv, doc));
                     }
                 }
@@ -142,7 +142,7 @@ pub async fn drop_missing(
         let ns = res
             .namespaced
             .then(|| o["metadata"]["namespace"].as_str().unwrap_or(default_ns));
-        if live::get(client, &res.object_url(ns, name))
+        if read::get(client, &res.object_url(ns, name))
             .await?
             .is_some()
         {
@@ -428,7 +428,7 @@ async fn wait_one(
     if r.action == Action::Deleted {
         let start = Instant::now();
         loop {
-            let Some(obj) = live::get(client, url).await? else {
+            let Some(obj) = read::get(client, url).await? else {
                 return Ok(None);
             };
             if start.elapsed() >= waits.timeout {
@@ -459,11 +459,11 @@ async fn wait_one(
         _ => None,
     };
     let Some(c) = condition else {
-        return live::get(client, url).await;
+        return read::get(client, url).await;
     };
     let start = Instant::now();
     loop {
-        let obj = live::get(client, url).await?;
+        let obj = read::get(client, url).await?;
         if obj.as_ref().is_some_and(|o| has_condition(o, c)) {
             return Ok(obj);
         }
