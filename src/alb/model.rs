@@ -95,7 +95,8 @@ pub fn parse_network(p: &Params, f: &mut Findings) -> Network {
         Some("none") => Encapsulation::None,
         Some(_) => Encapsulation::Vxlan,
         None if cni == CniPlugin::AwsVpcCni => Encapsulation::None,
-        None => Encapsulation::Vxlan,
+        // The pool's modes, translated where the cni module translates them.
+        None => crate::calico::ippool::encapsulation(p.str("vxlan_mode"), p.str("ipip_mode")),
     };
     let vxlan_port = match p.int("vxlan_port") {
         Some(n) if (1..=65535).contains(&n) => n as u16,
@@ -123,7 +124,10 @@ pub fn parse_network(p: &Params, f: &mut Findings) -> Network {
             vpc_cidrs,
             encapsulation,
             vxlan_port,
-            bgp: p.bool("bgp"),
+            bgp: p
+                .get("bgp")
+                .and_then(Value::as_bool)
+                .unwrap_or(cni == CniPlugin::Calico && p.str("calico_backend") == Some("bird")),
             typha: p.bool("typha"),
         },
         node_port_range,

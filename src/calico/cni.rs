@@ -235,7 +235,22 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
     };
 
     let backend = p.str("calico_backend").unwrap_or("vxlan").to_string();
-    let ipip_enabled = p.bool("ipip_enabled");
+    // IP-in-IP follows the pool's ipipMode (what the seed sets); Felix's own
+    // ipip_enabled is the deprecated way to say it.
+    let (ipip_field, ipip_enabled) = match p.str("ipip_mode") {
+        Some(m) => ("ipip_mode", super::ippool::mode_on(m)),
+        None => ("ipip_enabled", p.bool("ipip_enabled")),
+    };
+    let ipip_on = if ipip_field == "ipip_mode" {
+        "ipip_mode: Always"
+    } else {
+        "ipip_enabled: true"
+    };
+    let ipip_off = if ipip_field == "ipip_mode" {
+        "ipip_mode: Never"
+    } else {
+        "ipip_enabled: false"
+    };
     let vxlan_enabled = p
         .get("vxlan_enabled")
         .and_then(Value::as_bool)
@@ -250,27 +265,31 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
     }
     if ipip_enabled && backend != "bird" {
         f.error(
-            "ipip_enabled",
+            ipip_field,
             format!(
                 "IP-in-IP needs BGP (calico_backend: bird) to distribute its routes, but \
                  calico_backend is {backend}: nodes would have no routes to each other's pods."
             ),
-            "use calico_backend: bird with ipip_enabled: true, or keep VXLAN (calico_backend: \
-             vxlan, ipip_enabled: false).",
+            format!(
+                "use calico_backend: bird with {ipip_on}, or keep VXLAN (calico_backend: \
+                 vxlan, {ipip_off})."
+            ),
         );
     }
     if ipip_enabled && vxlan_enabled {
         f.error(
-            "ipip_enabled",
-            "vxlan_enabled and ipip_enabled are both true: a pool can use only one of them \
-             (Calico refuses both on one IPPool), so one device and its security-group rule \
-             would be useless.",
+            ipip_field,
+            format!(
+                "VXLAN (vxlan_enabled) and IP-in-IP ({ipip_on}) are both on: a pool can use \
+                 only one of them (Calico refuses both on one IPPool), so one device and its \
+                 security-group rule would be useless."
+            ),
             "choose one encapsulation.",
         );
     }
     if ipip_enabled && family == Family::V6 {
         f.error(
-            "ipip_enabled",
+            ipip_field,
             "IPIP is not supported on an IPv6 IP pool: IP-in-IP carries IPv4 only.",
             "use VXLAN for IPv6 (calico_backend: vxlan).",
         );

@@ -11,6 +11,7 @@
 
 use crate::kube::Desired;
 use crate::net::cidr::{self, Family};
+use crate::net::mtu::Encapsulation;
 use crate::protocol::Params;
 use crate::validate::Findings;
 use ipnet::IpNet;
@@ -100,8 +101,23 @@ pub struct Plan {
     pub pod_subnet: Option<(String, Vec<IpNet>)>,
 }
 
-fn mode_on(m: &str) -> bool {
+/// Whether a pool mode (spec.vxlanMode, spec.ipipMode) encapsulates at all.
+pub fn mode_on(m: &str) -> bool {
     m == "Always" || m == "CrossSubnet"
+}
+
+/// The encapsulation between nodes a pool's modes give, unset modes being
+/// the seed's (vxlanMode Always, ipipMode Never). The one place the modes
+/// are translated: the cni module (Felix ipipEnabled), netcheck and the CLI
+/// all call it. IP-in-IP first: with both on, the pool rule refuses it anyway.
+pub fn encapsulation(vxlan_mode: Option<&str>, ipip_mode: Option<&str>) -> Encapsulation {
+    if mode_on(ipip_mode.unwrap_or("Never")) {
+        Encapsulation::Ipip
+    } else if mode_on(vxlan_mode.unwrap_or("Always")) {
+        Encapsulation::Vxlan
+    } else {
+        Encapsulation::None
+    }
 }
 
 /// Why `name` is not a DNS-1123 subdomain (what Calico requires of resource names).

@@ -69,8 +69,11 @@ const CHECK_VARS: Table = &[
     ),
     ("ingresses", &["netcheck_ingresses", "alb_ingress_apps"]),
     ("encapsulation", &["netcheck_encapsulation"]),
+    ("vxlan_mode", &["cni_vxlan_mode"]),
+    ("ipip_mode", &["cni_ipip_mode"]),
     ("vxlan_port", &["netcheck_vxlan_port", "cni_vxlan_port"]),
     ("bgp", &["netcheck_bgp"]),
+    ("calico_backend", &["cni_calico_backend"]),
     ("typha", &["netcheck_typha", "cni_typha"]),
     ("alb_security_group", &["netcheck_alb_security_group"]),
     ("worker_security_group", &["netcheck_worker_security_group"]),
@@ -107,6 +110,7 @@ const CNI_VARS: Table = &[
     ("veth_mtu", &["cni_veth_mtu"]),
     ("vxlan_port", &["cni_vxlan_port"]),
     ("vxlan_vni", &["cni_vxlan_vni"]),
+    ("ipip_mode", &["cni_ipip_mode"]),
     ("aws_src_dst_check", &["cni_aws_src_dst_check"]),
     ("typha", &["cni_typha"]),
     ("pod_cidr", &["cni_pod_cidr"]),
@@ -292,49 +296,12 @@ fn validate(
     )
 }
 
-fn mode_on(v: Option<&Value>, default: &str) -> bool {
-    matches!(
-        v.and_then(Value::as_str).unwrap_or(default),
-        "Always" | "CrossSubnet"
-    )
-}
-
-/// What netcheck needs from the cni role's variables: the encapsulation the
-/// pool modes give (as the netcheck role derives it) and BGP from the backend.
-/// The Calico rules themselves are the modules' (`calico_modules`).
-fn calico_vars(vars: &Map<String, Value>, opts: &mut Map<String, Value>) {
-    let (vxlan, ipip) = (
-        mode_on(vars.get("cni_vxlan_mode"), "Always"),
-        mode_on(vars.get("cni_ipip_mode"), "Never"),
-    );
-    if !opts.contains_key("encapsulation") {
-        let name = if ipip {
-            "ipip"
-        } else if vxlan {
-            "vxlan"
-        } else {
-            "none"
-        };
-        opts.insert("encapsulation".into(), json!(name));
-    }
-    if !opts.contains_key("bgp")
-        && let Some(b) = vars.get("cni_calico_backend").and_then(Value::as_str)
-    {
-        opts.insert("bgp".into(), json!(b == "bird"));
-    }
-}
-
 /// The `ippool` and `cni` modules run on the cni role's variables, as the
 /// role passes them: their objects (IPPool, calico-config keys,
 /// FelixConfiguration) and every finding, named by variable.
 fn calico_modules(vars: &Map<String, Value>) -> Result<(Vec<Value>, Findings), Vec<String>> {
     let (mut pool_opts, pool_used) = to_options(vars, IPPOOL_VARS)?;
     let (mut cni_opts, cni_used) = to_options(vars, CNI_VARS)?;
-    // The role enables IPIP in Felix when the pool uses it.
-    cni_opts.insert(
-        "ipip_enabled".into(),
-        json!(mode_on(pool_opts.get("ipip_mode"), "Never")),
-    );
     // The cni role's defaults.
     pool_opts.entry("cidr").or_insert(json!("192.168.0.0/16"));
     cni_opts.entry("cni_plugin").or_insert(json!("calico"));
@@ -405,7 +372,6 @@ pub fn check(args: &[String]) -> i32 {
     };
     let mut extra = Findings::new();
     if opts.get("cni_plugin").and_then(Value::as_str) != Some("aws-vpc-cni") {
-        calico_vars(&vars, &mut opts);
         match calico_modules(&vars) {
             Ok((_, f)) => extra = f,
             Err(errors) => return usage_errors("check", &errors),
@@ -808,20 +774,19 @@ mod tests {
     }
 
     #[test]
-    fn calico_derivations_for_netcheck() {
+    fn netcheck_takes_the_pool_modes() {
+        // The modes reach netcheck as options; the binary derives the rest.
         let vars =
             parse_vars("cni_vxlan_mode: Never\ncni_ipip_mode: Always\ncni_calico_backend: bird\n")
                 .unwrap();
-        let mut o = Map::new();
-        calico_vars(&vars, &mut o);
+        let (o, used) = to_options(&vars, CHECK_VARS).unwrap();
         assert_eq!(
-            (o["encapsulation"].as_str(), o["bgp"].as_bool()),
-            (Some("ipip"), Some(true))
+            (&o["vxlan_mode"], &o["ipip_mode"], &o["calico_backend"]),
+            (&json!("Never"), &json!("Always"), &json!("bird"))
         );
-        // Unset modes are the role's defaults: VXLAN Always.
-        let mut o = Map::new();
-        calico_vars(&Map::new(), &mut o);
-        assert_eq!(o["encapsulation"], "vxlan");
+        assert!(used.contains(&("ipip_mode".into(), "cni_ipip_mode".into())));
+        let (o, _) = to_options(&vars, CNI_VARS).unwrap();
+        assert_eq!(o["ipip_mode"], "Always");
     }
 
     #[test]

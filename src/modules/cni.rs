@@ -4,7 +4,7 @@
 //! no cluster connection.
 
 use super::{Ctx, Failure, ModuleDef};
-use crate::calico::cni;
+use crate::calico::{cni, ippool};
 use crate::error::Error;
 use crate::kube::read;
 use crate::kube::{CONNECTION_OPTIONS, Desired, Resolver, apply};
@@ -20,7 +20,7 @@ const OPTIONS: &[OptSpec] = &[
     OptSpec::new("calico_backend", Kind::Str)
         .default("\"vxlan\"")
         .choices(cni::BACKENDS)
-        .doc("calico-config calico_backend: C(vxlan) (no BGP), C(bird) (BGP, TCP 179; with O(ipip_enabled) for IP-in-IP) or C(none)."),
+        .doc("calico-config calico_backend: C(vxlan) (no BGP), C(bird) (BGP, TCP 179; with O(ipip_mode) for IP-in-IP) or C(none)."),
     OptSpec::new("host_mtu", Kind::Int)
         .default("9001")
         .doc("MTU of the nodes' primary interface: 9001 on most AWS instance types (jumbo frames), 1500 otherwise. The pod and tunnel MTUs are derived from it."),
@@ -36,9 +36,11 @@ const OPTIONS: &[OptSpec] = &[
     OptSpec::new("vxlan_vni", Kind::Int)
         .default("4096")
         .doc("FelixConfiguration vxlanVNI."),
+    OptSpec::new("ipip_mode", Kind::Str)
+        .choices(ippool::MODES)
+        .doc("The IPPool's spec.ipipMode (the ippool module's O(ipip_mode), the cni role's cni_ipip_mode): FelixConfiguration ipipEnabled is true unless C(Never). IP-in-IP needs calico_backend bird (its routes come from BGP). Default: C(Never)."),
     OptSpec::new("ipip_enabled", Kind::Bool)
-        .default("false")
-        .doc("FelixConfiguration ipipEnabled; needs calico_backend bird (IP-in-IP routes come from BGP)."),
+        .doc("Deprecated: set O(ipip_mode), the pool's field, from which FelixConfiguration ipipEnabled follows. Still read (with a warning) when O(ipip_mode) is unset."),
     OptSpec::new("wireguard", Kind::Bool).default("false").doc(
         "Whether Calico's WireGuard encryption is on (set elsewhere: FelixConfiguration wireguardEnabled). Lowers the pod MTU by 60 (80 over IPv6) and adds UDP 51820 to the node rules.",
     ),
@@ -78,6 +80,11 @@ const OPTIONS: &[OptSpec] = &[
     ),
 ];
 
+/// ipip_enabled was Felix's field; the pool's ipipMode is what users set.
+pub const DEPRECATED_IPIP_ENABLED: &str = "ipip_enabled is deprecated and will be removed: set \
+     ipip_mode to the IPPool's ipipMode (Always, CrossSubnet or Never) instead; FelixConfiguration \
+     ipipEnabled follows it.";
+
 pub const MODULE: ModuleDef = ModuleDef {
     name: "cni",
     short_description: "Apply the CNI settings of cni_plugin and return the network model as facts",
@@ -90,7 +97,10 @@ pub const MODULE: ModuleDef = ModuleDef {
     ],
     options: &[OPTIONS, CONNECTION_OPTIONS],
     constraints: Constraints {
-        mutually_exclusive: &[&["calico_manifest", "calico_manifest_src"]],
+        mutually_exclusive: &[
+            &["calico_manifest", "calico_manifest_src"],
+            &["ipip_mode", "ipip_enabled"],
+        ],
         required_together: &[],
         required_one_of: &[],
         required_if: &[],
@@ -141,6 +151,9 @@ results:
 };
 
 pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
+    if ctx.params.is_set("ipip_enabled") {
+        ctx.warnings.push(DEPRECATED_IPIP_ENABLED.into());
+    }
     let (plan, mut f) = cni::plan(&ctx.params);
     let install = install_documents(ctx, plan.as_ref(), &mut f)?;
     let plan = match plan {

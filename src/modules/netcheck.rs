@@ -33,13 +33,21 @@ const OPTIONS: &[OptSpec] = &[
         .doc("The Service ClusterIP range (kubeadm networking.serviceSubnet)."),
     OptSpec::new("encapsulation", Kind::Str)
         .choices(&["vxlan", "ipip", "wireguard", "none"])
-        .doc("Calico's encapsulation between nodes. Default C(vxlan) for calico, C(none) for aws-vpc-cni."),
+        .doc("Calico's encapsulation between nodes. Default: what O(vxlan_mode) and O(ipip_mode) give (C(ipip) if ipipMode is not C(Never), else C(vxlan) if vxlanMode is not, else C(none)); C(none) for aws-vpc-cni."),
+    OptSpec::new("vxlan_mode", Kind::Str)
+        .choices(crate::calico::ippool::MODES)
+        .doc("The IPPool's spec.vxlanMode (the ippool module's O(vxlan_mode)), for O(encapsulation). Default C(Always)."),
+    OptSpec::new("ipip_mode", Kind::Str)
+        .choices(crate::calico::ippool::MODES)
+        .doc("The IPPool's spec.ipipMode (the ippool module's O(ipip_mode)), for O(encapsulation). Default C(Never)."),
+    OptSpec::new("calico_backend", Kind::Str)
+        .choices(crate::calico::cni::BACKENDS)
+        .doc("calico-config calico_backend (the cni module's O(calico_backend)), for O(bgp): C(bird) runs BGP. Default C(vxlan)."),
     OptSpec::new("vxlan_port", Kind::Int)
         .default("4789")
         .doc("FelixConfiguration vxlanPort."),
     OptSpec::new("bgp", Kind::Bool)
-        .default("false")
-        .doc("Calico runs BGP between nodes (TCP 179)."),
+        .doc("Calico runs BGP between nodes (TCP 179). Default: O(calico_backend) is C(bird)."),
     OptSpec::new("typha", Kind::Bool)
         .default("false")
         .doc("Calico runs Typha (TCP 5473 from Felix)."),

@@ -167,7 +167,36 @@ fn backend_and_encapsulation_agree() {
     broken(
         &calico(json!({"calico_backend": "bird", "ipip_enabled": true, "vxlan_enabled": true})),
         "ipip_enabled",
-        "both true",
+        "are both on",
+    );
+    // The pool's mode, as the cni role passes it: Felix's ipipEnabled follows.
+    let pool = ok(&calico(
+        json!({"calico_backend": "bird", "ipip_mode": "CrossSubnet"}),
+    ));
+    assert!(pool.calico.as_ref().unwrap().ipip_enabled);
+    assert_eq!(pool.model.node_rules(), bird.model.node_rules());
+    let never = ok(&calico(json!({"ipip_mode": "Never"})));
+    assert!(!never.calico.as_ref().unwrap().ipip_enabled);
+    broken(
+        &calico(json!({"ipip_mode": "Always"})),
+        "ipip_mode",
+        "IP-in-IP needs BGP (calico_backend: bird)",
+    );
+    let both = json!({"cni_plugin": "calico", "ipip_mode": "Always", "ipip_enabled": true});
+    let e = spec::validate(
+        "cni",
+        MODULE.options,
+        &MODULE.constraints,
+        both.as_object().unwrap(),
+        &|_| None,
+    )
+    .unwrap_err();
+    assert!(e.iter().any(|x| x.contains("ipip_mode")), "{e:?}");
+    let (_, f) = plan(&calico(json!({"ipip_mode": "Always"})));
+    assert!(
+        f.errors().any(|x| x.fix.contains("ipip_mode: Always")),
+        "{:?}",
+        f.0
     );
     broken(
         &calico(
