@@ -635,3 +635,15 @@ fn absent_deletes_and_warns_when_enabled() {
     );
     assert!(f.0.is_empty(), "{f:?}");
 }
+
+#[test]
+fn pool_modes_give_one_encapsulation() {
+    use crate::net::mtu::Encapsulation::{Ipip, None as NoEncap, Vxlan};
+    // Unset: the seed's modes (vxlanMode Always, ipipMode Never).
+    assert_eq!(encapsulation(None, None), Vxlan);
+    assert_eq!(encapsulation(Some("CrossSubnet"), Some("Never")), Vxlan);
+    assert_eq!(encapsulation(Some("Never"), Some("Always")), Ipip);
+    assert_eq!(encapsulation(None, Some("CrossSubnet")), Ipip);
+    assert_eq!(encapsulation(Some("Never"), Some("Never")), NoEncap);
+    assert!(mode_on("CrossSubnet") && !mode_on("Never"));
+}
