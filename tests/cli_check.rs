@@ -38,6 +38,7 @@ alb_ingress_apps:
         node_port: 30080
 "#;
 
+#[derive(Debug)]
 struct Out {
     code: i32,
     stdout: String,
@@ -107,6 +108,39 @@ fn check_json_and_terraform_outputs() {
         "sg-0aaaaaaaaaaaaaaaa"
     );
     assert_eq!(rules["worker_to_worker_udp_4789"]["from_port"], 4789);
+}
+
+#[test]
+fn check_derives_the_overlay_from_the_pool_modes() {
+    // IP-in-IP over BGP, as the cni role would apply it: netcheck is given
+    // the modes and the backend, and the binary derives the rest once.
+    let vars = SEED_VARS
+        .replace("cni_vxlan_mode: Always", "cni_vxlan_mode: Never")
+        .replace("cni_ipip_mode: Never", "cni_ipip_mode: CrossSubnet")
+        + "cni_calico_backend: bird\n";
+    let o = netpath(&["check", "-o", "json"], &vars);
+    let v: Value = serde_json::from_str(&o.stdout).unwrap_or_else(|e| panic!("{e}: {o:?}"));
+    assert_eq!(v["network"]["encapsulation"], "ipip", "{}", o.stdout);
+    let rules = v["security_group_rules"].as_array().unwrap();
+    for (proto, port) in [("4", None), ("tcp", Some(179))] {
+        assert!(
+            rules.iter().any(|r| r["proto"] == proto
+                && port.is_none_or(|p| r["from_port"] == p)
+                && r.get("group_id") == Some(&json!("sg-0bbbbbbbbbbbbbbbb"))),
+            "{proto} {port:?}: {rules:?}"
+        );
+    }
+    assert!(
+        !rules.iter().any(|r| r["from_port"] == 4789),
+        "no VXLAN rule: {rules:?}"
+    );
+    // netcheck_encapsulation, set, still wins over the modes.
+    let o = netpath(
+        &["check", "-o", "json"],
+        &(vars + "netcheck_encapsulation: vxlan\n"),
+    );
+    let v: Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(v["network"]["encapsulation"], "vxlan", "{}", o.stdout);
 }
 
 #[test]
