@@ -86,9 +86,12 @@ pub fn run_input(mut input: ModuleInput) -> Value {
     let invocation = input
         .inject_invocation
         .then(|| invocation(&params.values, &params.secrets));
+    let mut warnings = params.warnings.clone();
+    // Renamed role variables the user still sets.
+    warnings.extend(role.iter().flat_map(RoleCall::warnings));
     let mut ctx = Ctx {
         module,
-        warnings: params.warnings.clone(),
+        warnings,
         params,
         check_mode: input.check_mode,
         diff: input.diff,

@@ -130,6 +130,32 @@ fn errors_through_a_role_name_the_role_variable() {
         o.json["findings"][0]["field"],
         "alb_ingress_apps[0].target_type"
     );
+    // alb_ingress_apps is the old name of alb_ingress_ingresses: still read,
+    // with a warning that says the new one.
+    let warned = |o: &module::Output| {
+        o.json["warnings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .any(|w| w.contains("alb_ingress_apps is deprecated") && w.contains("rename it to alb_ingress_ingresses"))
+    };
+    assert!(warned(&o), "{}", o.json);
+    let mut args = base.clone();
+    args["_netpath_role"] = role("alb_ingress", &["alb_ingress_ingresses"]);
+    let o = module::run(
+        "alb_ingress",
+        args,
+        Flags {
+            check: true,
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        o.json["findings"][0]["field"],
+        "alb_ingress_ingresses[0].target_type"
+    );
+    assert!(!warned(&o), "{}", o.json);
 
     // Module-level messages stay as they are when the module is called directly.
     let o = module::run(
@@ -354,10 +380,16 @@ fn roles_take_module_defaults_and_refuse_typos_and_strings_for_lists() {
             &site_play(
                 &name,
                 &defaults,
-                "    netcheck_live: true\n    cni_bin_dir: /opt/cni/bin\n    netpath_other_variables: [cni_bin_dir]",
+                "    netcheck_live: true\n    cni_bin_dir: /opt/cni/bin\n    netpath_other_variables: [cni_bin_dir]\n    \
+                 alb_ingress_apps: []",
             ),
         );
         assert!(ok, "{core}: {out}");
+        // The renamed variable still counts, and the play says so.
+        assert!(
+            out.contains("alb_ingress_apps is deprecated"),
+            "{core}: {out}"
+        );
         assert!(
             common::get(IPPOOL.0, IPPOOL.1, None, &name).is_some(),
             "{core}: {out}"

@@ -27,145 +27,138 @@ pub const PREFIXES: &[&str] = &[
 ];
 const SHARED_PREFIX: &str = "netpath_";
 
-/// (role, variable, Ansible type) of every role's argument spec; `*` for
-/// the connection variables all roles share.
-pub const VARIABLES: &[(&str, &str, &str)] = &[
-    ("cni", "cni_plugin", "str"),
-    ("cni", "cni_pod_cidr", "str"),
-    ("cni", "cni_vpc_cidrs", "list"),
-    ("cni", "cni_service_cidr", "str"),
-    ("cni", "cni_ippool_name", "str"),
-    ("cni", "cni_block_size", "int"),
-    ("cni", "cni_vxlan_mode", "str"),
-    ("cni", "cni_ipip_mode", "str"),
-    ("cni", "cni_nat_outgoing", "bool"),
-    ("cni", "cni_node_selector", "str"),
-    ("cni", "cni_ippool_migrate", "bool"),
-    ("cni", "cni_calico_backend", "str"),
-    ("cni", "cni_host_mtu", "int"),
-    ("cni", "cni_veth_mtu", "int"),
-    ("cni", "cni_vxlan_port", "int"),
-    ("cni", "cni_vxlan_vni", "int"),
-    ("cni", "cni_aws_src_dst_check", "str"),
-    ("cni", "cni_typha", "bool"),
-    ("cni", "cni_calico_install", "str"),
-    ("cni", "cni_calico_version", "str"),
-    ("cni", "cni_calico_manifest", "str"),
-    ("cni", "cni_calico_operator_manifests", "list"),
-    ("cni", "cni_calico_checksums", "dict"),
-    ("cni", "cni_calico_cache_dir", "str"),
-    ("cni", "cni_calico_force_conflicts", "bool"),
-    ("cni", "cni_calico_wait", "bool"),
-    ("cni", "cni_calico_wait_timeout", "int"),
-    ("*", "netpath_kubeconfig", "str"),
-    ("*", "netpath_context", "str"),
-    ("*", "netpath_other_variables", "list"),
-    ("alb_ingress", "alb_ingress_cni_plugin", "str"),
-    ("alb_ingress", "alb_ingress_pod_cidr", "str"),
-    ("alb_ingress", "alb_ingress_vpc_cidrs", "list"),
-    ("alb_ingress", "alb_ingress_class_name", "str"),
-    ("alb_ingress", "alb_ingress_class_params", "dict"),
-    ("alb_ingress", "alb_ingress_class_is_default", "bool"),
-    ("alb_ingress", "alb_ingress_class_annotation", "bool"),
-    ("alb_ingress", "alb_ingress_node_port_range", "str"),
-    ("alb_ingress", "alb_ingress_apps", "list"),
-    ("alb_ingress", "alb_ingress_wait", "bool"),
-    ("alb_ingress", "alb_ingress_wait_timeout", "int"),
-    ("alb_controller", "alb_controller_enabled", "bool"),
-    ("alb_controller", "alb_controller_cluster_name", "str"),
-    ("alb_controller", "alb_controller_region", "str"),
-    ("alb_controller", "alb_controller_vpc_id", "str"),
-    ("alb_controller", "alb_controller_crds", "str"),
-    ("alb_controller", "alb_controller_crds_checksum", "str"),
-    ("alb_controller", "alb_controller_cache_dir", "str"),
-    ("alb_controller", "alb_controller_namespace", "str"),
-    ("alb_controller", "alb_controller_image", "str"),
-    ("alb_controller", "alb_controller_image_pull_policy", "str"),
+/// Every role's meta/argument_specs.yml and defaults/main.yml, built into
+/// the binary: the variable table and the CLI's defaults are read from them,
+/// so there is no copy to keep equal.
+pub const ROLE_FILES: &[(&str, &str, &str)] = &[
     (
-        "alb_controller",
-        "alb_controller_image_pull_secrets",
-        "list",
+        "cni",
+        include_str!("../../roles/cni/meta/argument_specs.yml"),
+        include_str!("../../roles/cni/defaults/main.yml"),
     ),
-    ("alb_controller", "alb_controller_replicas", "int"),
-    ("alb_controller", "alb_controller_node_selector", "dict"),
-    ("alb_controller", "alb_controller_tolerations", "list"),
-    ("alb_controller", "alb_controller_resources", "dict"),
     (
-        "alb_controller",
-        "alb_controller_priority_class_name",
-        "str",
-    ),
-    ("alb_controller", "alb_controller_log_level", "str"),
-    ("alb_controller", "alb_controller_ingress_class", "str"),
-    ("alb_controller", "alb_controller_enable_waf", "bool"),
-    ("alb_controller", "alb_controller_enable_wafv2", "bool"),
-    ("alb_controller", "alb_controller_enable_shield", "bool"),
-    (
-        "alb_controller",
-        "alb_controller_enable_backend_security_group",
-        "bool",
+        "alb_ingress",
+        include_str!("../../roles/alb_ingress/meta/argument_specs.yml"),
+        include_str!("../../roles/alb_ingress/defaults/main.yml"),
     ),
     (
         "alb_controller",
-        "alb_controller_service_mutator_webhook",
-        "bool",
+        include_str!("../../roles/alb_controller/meta/argument_specs.yml"),
+        include_str!("../../roles/alb_controller/defaults/main.yml"),
     ),
     (
-        "alb_controller",
-        "alb_controller_service_account_annotations",
-        "dict",
+        "netcheck",
+        include_str!("../../roles/netcheck/meta/argument_specs.yml"),
+        include_str!("../../roles/netcheck/defaults/main.yml"),
     ),
-    ("alb_controller", "alb_controller_env", "dict"),
-    ("alb_controller", "alb_controller_cluster_domain", "str"),
+    // Last: its variables belong to the roles above, which list them too.
     (
-        "alb_controller",
-        "alb_controller_webhook_cert_validity_days",
-        "int",
+        "network_defaults",
+        include_str!("../../roles/network_defaults/meta/argument_specs.yml"),
+        include_str!("../../roles/network_defaults/defaults/main.yml"),
     ),
-    (
-        "alb_controller",
-        "alb_controller_webhook_cert_renew_before_days",
-        "int",
-    ),
-    (
-        "alb_controller",
-        "alb_controller_webhook_cert_renew",
-        "bool",
-    ),
-    (
-        "alb_controller",
-        "alb_controller_webhook_cert_extra_names",
-        "list",
-    ),
-    ("alb_controller", "alb_controller_wait", "bool"),
-    ("alb_controller", "alb_controller_wait_timeout", "int"),
-    ("alb_controller", "alb_controller_force_conflicts", "bool"),
-    ("netcheck", "netcheck_cni_plugin", "str"),
-    ("netcheck", "netcheck_pod_cidr", "str"),
-    ("netcheck", "netcheck_vpc_cidrs", "list"),
-    ("netcheck", "netcheck_service_cidr", "str"),
-    ("netcheck", "netcheck_node_port_range", "str"),
-    ("netcheck", "netcheck_ingresses", "list"),
-    ("netcheck", "netcheck_encapsulation", "str"),
-    ("netcheck", "netcheck_vxlan_port", "int"),
-    ("netcheck", "netcheck_bgp", "bool"),
-    ("netcheck", "netcheck_typha", "bool"),
-    ("netcheck", "netcheck_alb_security_group", "str"),
-    ("netcheck", "netcheck_worker_security_group", "str"),
-    ("netcheck", "netcheck_open_node_port_range", "bool"),
-    ("netcheck", "netcheck_fail_on", "str"),
-    ("netcheck", "netcheck_live", "bool"),
-    ("netcheck", "netcheck_apply_security_groups", "bool"),
-    ("netcheck", "netcheck_aws_region", "str"),
-    ("netcheck", "netcheck_controller_namespace", "str"),
-    ("netcheck", "netcheck_controller_name", "str"),
-    ("netcheck", "netcheck_cluster_name", "str"),
-    ("netcheck", "netcheck_vpc_id", "str"),
-    ("netcheck", "netcheck_aws", "bool"),
-    ("netcheck", "netcheck_metadata_endpoint", "str"),
-    ("netcheck", "netcheck_metadata_timeout", "int"),
-    ("netcheck", "netcheck_node_name", "str"),
 ];
+
+/// A role variable, as its role's argument spec declares it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variable {
+    /// The role whose argument spec has it first; `*` for the connection
+    /// variables every role shares (`netpath_*`).
+    pub role: &'static str,
+    pub name: String,
+    /// The Ansible type: str, int, bool, list, dict.
+    pub kind: String,
+    /// A renamed variable: the new name, and the version that drops the old
+    /// one (the spec's `removed_in_version`; its description names the new
+    /// variable first as C(new)).
+    pub renamed: Option<(String, String)>,
+}
+
+struct Roles {
+    variables: Vec<Variable>,
+    /// Every role's defaults/main.yml, merged (role-prefixed, so disjoint).
+    defaults: Map<String, Value>,
+}
+
+fn parse_yaml(text: &str) -> Value {
+    serde_saphyr::from_str(text).unwrap_or(Value::Null)
+}
+
+fn roles() -> &'static Roles {
+    static ROLES: std::sync::OnceLock<Roles> = std::sync::OnceLock::new();
+    ROLES.get_or_init(|| {
+        let mut variables: Vec<Variable> = Vec::new();
+        let mut defaults = Map::new();
+        for (role, spec, role_defaults) in ROLE_FILES {
+            let spec = parse_yaml(spec);
+            let options = spec["argument_specs"]["main"]["options"].as_object();
+            for (name, o) in options.into_iter().flatten() {
+                if variables.iter().any(|v| v.name == *name) {
+                    continue;
+                }
+                let renamed = o.get("removed_in_version").and_then(|version| {
+                    let doc = match &o["description"] {
+                        Value::Array(a) => a.first().cloned().unwrap_or_default(),
+                        d => d.clone(),
+                    };
+                    let doc = doc.as_str()?;
+                    let start = doc.find("C(")? + 2;
+                    let end = start + doc[start..].find(')')?;
+                    Some((
+                        doc[start..end].to_string(),
+                        version.as_str().map_or_else(|| version.to_string(), str::to_string),
+                    ))
+                });
+                variables.push(Variable {
+                    role: if name.starts_with(SHARED_PREFIX) { "*" } else { role },
+                    name: name.clone(),
+                    kind: o["type"].as_str().unwrap_or("str").to_string(),
+                    renamed,
+                });
+            }
+            if let Value::Object(d) = parse_yaml(role_defaults) {
+                defaults.extend(d);
+            }
+        }
+        Roles {
+            variables,
+            defaults,
+        }
+    })
+}
+
+/// Every variable of every role's argument spec.
+pub fn variables() -> &'static [Variable] {
+    &roles().variables
+}
+
+/// A role variable by name.
+pub fn variable(name: &str) -> Option<&'static Variable> {
+    variables().iter().find(|v| v.name == name)
+}
+
+/// What a role's defaults/main.yml sets `name` to (as written: a Jinja
+/// default stays a template).
+pub fn default_of(name: &str) -> Option<&'static Value> {
+    roles().defaults.get(name)
+}
+
+/// The warning for each renamed variable the user set.
+pub fn renamed_warnings<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = names
+        .into_iter()
+        .filter_map(|n| {
+            let (new, version) = variable(n)?.renamed.as_ref()?;
+            Some(format!(
+                "{n} is deprecated and will be removed in netpath.calico_alb {version}: rename it to \
+                 {new} (its value is used until then; with both set, {new} wins)."
+            ))
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
 
 /// Names with a role prefix that are not role inputs: what the roles
 /// register or set_fact, task-level vars, the cni module's fact, and the
@@ -205,7 +198,14 @@ const NETCHECK: Table = &[
         "node_port_range",
         &["netcheck_node_port_range", "alb_ingress_node_port_range"],
     ),
-    ("ingresses", &["netcheck_ingresses", "alb_ingress_apps"]),
+    (
+        "ingresses",
+        &[
+            "netcheck_ingresses",
+            "alb_ingress_ingresses",
+            "alb_ingress_apps",
+        ],
+    ),
     ("encapsulation", &["netcheck_encapsulation"]),
     ("vxlan_mode", &["cni_vxlan_mode"]),
     ("ipip_mode", &["cni_ipip_mode"]),
@@ -248,7 +248,7 @@ const ALB_INGRESS: Table = &[
         "ingress_class_annotation",
         &["alb_ingress_class_annotation"],
     ),
-    ("ingresses", &["alb_ingress_apps"]),
+    ("ingresses", &["alb_ingress_ingresses", "alb_ingress_apps"]),
     ("wait", &["alb_ingress_wait"]),
     ("wait_timeout", &["alb_ingress_wait_timeout"]),
 ];
@@ -359,7 +359,7 @@ pub const TASKS: &[(&str, &str, Table)] = &[
 ];
 
 fn known(name: &str) -> bool {
-    VARIABLES.iter().any(|(_, v, _)| *v == name) || SET_BY_ROLES.contains(&name)
+    variable(name).is_some() || SET_BY_ROLES.contains(&name)
 }
 
 /// Optimal string alignment distance: edits plus swaps of neighbours, so
@@ -391,9 +391,10 @@ fn distance(a: &str, b: &str) -> usize {
 /// The closest role variable, when it is close enough to be the intent.
 pub fn suggest(name: &str) -> Option<(&'static str, &'static str)> {
     let limit = (name.len() / 4).clamp(2, 4);
-    VARIABLES
+    variables()
         .iter()
-        .map(|(role, v, _)| (distance(name, v), *role, *v))
+        .filter(|v| v.renamed.is_none())
+        .map(|v| (distance(name, &v.name), v.role, v.name.as_str()))
         .filter(|(d, _, _)| *d <= limit)
         .min_by_key(|(d, _, _)| *d)
         .map(|(_, role, v)| (role, v))
@@ -543,6 +544,11 @@ impl RoleCall {
         })
     }
 
+    /// Deprecation warnings for the renamed variables the role saw set.
+    pub fn warnings(&self) -> Vec<String> {
+        renamed_warnings(self.variables.iter().map(String::as_str))
+    }
+
     /// Before anything else: unknown variables, and strings where the
     /// role's list variables go.
     pub fn check(&self, module: &ModuleDef, args: &Map<String, Value>) -> Vec<Finding> {
@@ -555,7 +561,7 @@ impl RoleCall {
             }
         }
         for (var, v) in &self.values {
-            let list = VARIABLES.iter().any(|(_, n, t)| n == var && *t == "list");
+            let list = variable(var).is_some_and(|x| x.kind == "list");
             if let (true, Value::String(s)) = (list, v) {
                 out.push(string_for_list(var, s));
             }

@@ -30,7 +30,8 @@ roles refuse them.
     cni_nat_outgoing               natOutgoing of the pool
     cni_node_selector              the pool's nodeSelector
     cni_aws_src_dst_check          DoNothing | Enable | Disable
-    alb_ingress_apps               the ingresses (the alb_ingress module's `ingresses`)
+    alb_ingress_ingresses          the Ingresses (the alb_ingress module's `ingresses`;
+                                   alb_ingress_apps, the old name, still works)
     alb_ingress_class_name, alb_ingress_class_params, alb_ingress_class_is_default
     alb_ingress_class_annotation   also write kubernetes.io/ingress.class
     alb_ingress_node_port_range    kube-apiserver --service-node-port-range
@@ -67,7 +68,14 @@ const CHECK_VARS: Table = &[
         "node_port_range",
         &["netcheck_node_port_range", "alb_ingress_node_port_range"],
     ),
-    ("ingresses", &["netcheck_ingresses", "alb_ingress_apps"]),
+    (
+        "ingresses",
+        &[
+            "netcheck_ingresses",
+            "alb_ingress_ingresses",
+            "alb_ingress_apps",
+        ],
+    ),
     ("encapsulation", &["netcheck_encapsulation"]),
     ("vxlan_mode", &["cni_vxlan_mode"]),
     ("ipip_mode", &["cni_ipip_mode"]),
@@ -84,7 +92,7 @@ const RENDER_VARS: Table = &[
     ("pod_cidr", &["alb_ingress_pod_cidr", "cni_pod_cidr"]),
     ("vpc_cidrs", &["alb_ingress_vpc_cidrs", "cni_vpc_cidrs"]),
     ("node_port_range", &["alb_ingress_node_port_range"]),
-    ("ingresses", &["alb_ingress_apps"]),
+    ("ingresses", &["alb_ingress_ingresses", "alb_ingress_apps"]),
     (
         "ingress_class_annotation",
         &["alb_ingress_class_annotation"],
@@ -235,9 +243,7 @@ fn role_findings(vars: &Map<String, Value>) -> Vec<Finding> {
     };
     let mut out = roles::unknown_variables(vars.keys().map(String::as_str), &others);
     for (name, v) in vars {
-        let list = roles::VARIABLES
-            .iter()
-            .any(|(_, var, t)| var == name && *t == "list");
+        let list = roles::variable(name).is_some_and(|v| v.kind == "list");
         if let (true, Value::String(s)) = (list, v)
             && !templated(v)
         {
@@ -344,6 +350,10 @@ fn read(cmd: &str, args: &[String]) -> Result<(Args, Map<String, Value>), i32> {
         eprintln!("netpath {cmd}: {e}");
         2
     })?;
+    // Renamed variables still work, as in the roles, with the same warning.
+    for w in roles::renamed_warnings(vars.keys().map(String::as_str)) {
+        eprintln!("warning: {w}");
+    }
     // The same refusals as a role task's (cli::roles): before any rule runs.
     let refused = role_findings(&vars);
     if !refused.is_empty() {
@@ -742,7 +752,7 @@ mod tests {
         );
         for v in all_read() {
             assert!(
-                roles::VARIABLES.iter().any(|(_, r, _)| *r == v),
+                roles::variable(v).is_some(),
                 "the CLI reads {v}, which no role has"
             );
         }

@@ -5,7 +5,13 @@ use super::*;
 use serde_json::json;
 use std::path::Path;
 
-const ROLES: &[&str] = &["cni", "alb_ingress", "alb_controller", "netcheck"];
+const ROLES: &[&str] = &[
+    "cni",
+    "alb_ingress",
+    "alb_controller",
+    "netcheck",
+    "network_defaults",
+];
 
 fn yaml(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -33,6 +39,9 @@ fn idents(template: &str) -> Vec<String> {
 fn tasks(role: &str) -> Vec<Map<String, Value>> {
     let mut out = Vec::new();
     let dir = role_dir(role).join("tasks");
+    if !dir.exists() {
+        return out; // network_defaults: defaults only
+    }
     for f in std::fs::read_dir(&dir).unwrap() {
         let f = f.unwrap().path();
         for t in yaml(&f).as_array().cloned().unwrap_or_default() {
@@ -60,9 +69,10 @@ fn variables_are_the_argument_specs() {
                 role
             };
             let t = o["type"].as_str().unwrap_or("str").to_string();
-            let entry = (owner.to_string(), name.clone(), t);
-            if !from_specs.contains(&entry) {
-                from_specs.push(entry);
+            // The first role to list a variable owns it; the others agree on its type.
+            match from_specs.iter().find(|(_, n, _)| *n == name) {
+                Some((_, _, t0)) => assert_eq!(*t0, t, "{role}: {name} has two types"),
+                None => from_specs.push((owner.to_string(), name.clone(), t)),
             }
         }
         // Every default is a documented variable.
@@ -74,15 +84,132 @@ fn variables_are_the_argument_specs() {
             );
         }
     }
-    let mut table: Vec<(String, String, String)> = VARIABLES
+    let mut table: Vec<(String, String, String)> = variables()
         .iter()
-        .map(|(r, v, t)| (r.to_string(), v.to_string(), t.to_string()))
+        .map(|v| (v.role.to_string(), v.name.clone(), v.kind.clone()))
         .collect();
     from_specs.sort();
     table.sort();
     assert_eq!(
         table, from_specs,
-        "cli::roles::VARIABLES != roles/*/meta/argument_specs.yml"
+        "cli::roles::variables() != roles/*/meta/argument_specs.yml"
+    );
+    // The build embeds every role the collection ships.
+    let mut shipped: Vec<String> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("roles"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    shipped.sort();
+    let mut embedded: Vec<String> = ROLE_FILES.iter().map(|(r, _, _)| r.to_string()).collect();
+    embedded.sort();
+    assert_eq!(embedded, shipped, "cli::roles::ROLE_FILES != roles/*");
+    let mut listed: Vec<String> = ROLES.iter().map(|r| r.to_string()).collect();
+    listed.sort();
+    assert_eq!(listed, shipped);
+}
+
+#[test]
+fn every_default_is_stated_once() {
+    for role in ROLES {
+        let spec = yaml(&role_dir(role).join("meta/argument_specs.yml"));
+        let opts = spec["argument_specs"]["main"]["options"].as_object().unwrap().clone();
+        for (name, o) in opts {
+            let Some(documented) = o.get("default") else {
+                continue;
+            };
+            // ansible-doc shows the spec's default: it must be what the
+            // defaults file sets (a templated one is described, not copied).
+            match default_of(&name) {
+                Some(Value::String(t)) if t.contains("{{") => {}
+                Some(d) => assert_eq!(documented, d, "roles/{role}: the spec's default of {name}"),
+                None => panic!("roles/{role}: the spec gives {name} a default no defaults/main.yml sets"),
+            }
+        }
+        // A defaults file sets only its own role's variables; the shared
+        // ones only network_defaults.
+        let defaults = yaml(&role_dir(role).join("defaults/main.yml"));
+        for k in defaults.as_object().unwrap().keys() {
+            let owner = variable(k).map(|v| v.role).unwrap_or_default();
+            assert!(
+                *role == "network_defaults" || owner == *role,
+                "roles/{role}/defaults sets {k}, {owner}'s variable"
+            );
+        }
+    }
+    let shared = yaml(&role_dir("network_defaults").join("defaults/main.yml"));
+    for k in shared.as_object().unwrap().keys() {
+        for role in ROLES.iter().filter(|r| **r != "network_defaults") {
+            let d = yaml(&role_dir(role).join("defaults/main.yml"));
+            assert!(d.get(k).is_none(), "{k} is set in network_defaults and roles/{role}");
+        }
+    }
+    // Every role that reads a shared variable depends on network_defaults.
+    for role in ["cni", "alb_ingress", "netcheck"] {
+        let meta = yaml(&role_dir(role).join("meta/main.yml"));
+        assert!(
+            meta["dependencies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["role"] == "netpath.calico_alb.network_defaults"),
+            "roles/{role}/meta/main.yml: no network_defaults dependency"
+        );
+    }
+}
+
+#[test]
+fn defaults_are_the_role_defaults() {
+    assert_eq!(default_of("cni_pod_cidr"), Some(&json!("192.168.0.0/16")));
+    assert_eq!(default_of("cni_vpc_cidrs"), Some(&json!(["10.0.0.0/16"])));
+    assert_eq!(default_of("netcheck_pod_cidr"), None, "unset: the task's chain decides");
+    for v in variables() {
+        if let Some(d) = default_of(&v.name).filter(|d| !d.is_null()) {
+            let ok = match v.kind.as_str() {
+                "str" | "path" => d.is_string(),
+                "int" => d.is_i64(),
+                "bool" => d.is_boolean(),
+                "list" => d.is_array(),
+                "dict" => d.is_object(),
+                _ => false,
+            };
+            let templated = d.as_str().is_some_and(|t| t.contains("{{"));
+            assert!(ok || templated, "{} ({}) defaults to {d}", v.name, v.kind);
+        }
+    }
+}
+
+#[test]
+fn renamed_variables_warn_and_name_the_new_one() {
+    let old = variable("alb_ingress_apps").unwrap();
+    let (new, version) = old.renamed.clone().unwrap();
+    assert_eq!(new, "alb_ingress_ingresses");
+    assert!(variable(&new).is_some_and(|v| v.renamed.is_none() && v.kind == old.kind));
+    assert_eq!(version, "1.0.0");
+    let w = renamed_warnings(["alb_ingress_apps", "cni_pod_cidr", "alb_ingress_apps"]);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("alb_ingress_apps is deprecated and will be removed in netpath.calico_alb 1.0.0: rename it to alb_ingress_ingresses"),
+        "{}",
+        w[0]
+    );
+    let c = RoleCall::new(
+        "alb_ingress",
+        &json!({"role": "alb_ingress", "variables": ["alb_ingress_apps"]}),
+    )
+    .unwrap();
+    assert_eq!(c.warnings(), w);
+    // The old name is still read, and errors name it when it is the one set.
+    assert_eq!(c.variable("ingresses[0].name").unwrap(), "alb_ingress_apps[0].name");
+    let c = RoleCall::new(
+        "netcheck",
+        &json!({"role": "netcheck", "variables": ["alb_ingress_ingresses", "alb_ingress_apps"]}),
+    )
+    .unwrap();
+    assert_eq!(c.variable("ingresses[0]").unwrap(), "alb_ingress_ingresses[0]");
+    // A typo is never pointed at the deprecated name.
+    assert_eq!(
+        suggest("alb_ingress_ingresse"),
+        Some(("alb_ingress", "alb_ingress_ingresses"))
     );
 }
 
@@ -155,7 +282,7 @@ fn tables_are_the_role_tasks() {
                 let ids = idents(template);
                 let Some(first) = ids
                     .first()
-                    .filter(|i| VARIABLES.iter().any(|(_, v, _)| v == i))
+                    .filter(|i| variable(i).is_some())
                 else {
                     continue;
                 };
@@ -167,6 +294,17 @@ fn tables_are_the_role_tasks() {
                     })
                     .1;
                 assert_eq!(chain[0], first, "{role}/{module}: {opt}");
+                // The chain ends in a variable with a role default: a literal
+                // `| default(...)` after it would state that default twice.
+                if chain.iter().any(|v| default_of(v).is_some()) {
+                    for lit in template.split("default(").skip(1) {
+                        let arg = lit.split(')').next().unwrap_or_default().trim();
+                        assert!(
+                            arg == "omit" || variable(arg).is_some(),
+                            "{role}/{module}: {opt} repeats a default ({arg}): {template}"
+                        );
+                    }
+                }
                 for v in chain {
                     assert!(
                         ids.iter().any(|i| i == v),
@@ -187,13 +325,14 @@ fn tables_are_the_role_tasks() {
         .into_iter()
         .find_map(|t| t.get("netpath.calico_alb.netcheck").cloned())
         .unwrap();
-    for (_, var, t) in VARIABLES {
-        if *t != "list" || var.starts_with("netpath_") {
+    for v in variables() {
+        let var = v.name.as_str();
+        if v.kind != "list" || var.starts_with("netpath_") {
             continue;
         }
-        let as_option = NETCHECK.iter().any(|(_, chain)| chain.contains(var));
+        let as_option = NETCHECK.iter().any(|(_, chain)| chain.contains(&var));
         let as_value = netcheck[ARG]["values"]
-            .get(*var)
+            .get(var)
             .and_then(Value::as_str)
             .map(idents);
         assert!(
@@ -217,8 +356,8 @@ fn suggestions_are_the_closest_names() {
     assert_eq!(distance("cni_pod_cird", "cni_pod_cidr"), 1);
     assert_eq!(suggest("cni_pod_cird"), Some(("cni", "cni_pod_cidr")));
     assert_eq!(
-        suggest("alb_ingress_app"),
-        Some(("alb_ingress", "alb_ingress_apps"))
+        suggest("alb_ingress_ingress"),
+        Some(("alb_ingress", "alb_ingress_ingresses"))
     );
     assert_eq!(
         suggest("netpath_kubeconf"),
