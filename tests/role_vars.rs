@@ -138,7 +138,10 @@ fn errors_through_a_role_name_the_role_variable() {
             .into_iter()
             .flatten()
             .filter_map(Value::as_str)
-            .any(|w| w.contains("alb_ingress_apps is deprecated") && w.contains("rename it to alb_ingress_ingresses"))
+            .any(|w| {
+                w.contains("alb_ingress_apps is deprecated")
+                    && w.contains("rename it to alb_ingress_ingresses")
+            })
     };
     assert!(warned(&o), "{}", o.json);
     let mut args = base.clone();

@@ -106,11 +106,17 @@ fn roles() -> &'static Roles {
                     let end = start + doc[start..].find(')')?;
                     Some((
                         doc[start..end].to_string(),
-                        version.as_str().map_or_else(|| version.to_string(), str::to_string),
+                        version
+                            .as_str()
+                            .map_or_else(|| version.to_string(), str::to_string),
                     ))
                 });
                 variables.push(Variable {
-                    role: if name.starts_with(SHARED_PREFIX) { "*" } else { role },
+                    role: if name.starts_with(SHARED_PREFIX) {
+                        "*"
+                    } else {
+                        role
+                    },
                     name: name.clone(),
                     kind: o["type"].as_str().unwrap_or("str").to_string(),
                     renamed,
@@ -184,7 +190,7 @@ pub const SET_BY_ROLES: &[&str] = &[
 
 /// Module option (dotted for sub-options) ← role variables in the role's
 /// precedence: the first the user set gave the value.
-type Table = &'static [(&'static str, &'static [&'static str])];
+pub type Table = &'static [(&'static str, &'static [&'static str])];
 
 const NETCHECK: Table = &[
     ("cni_plugin", &["netcheck_cni_plugin", "cni_plugin"]),
@@ -357,6 +363,14 @@ pub const TASKS: &[(&str, &str, Table)] = &[
     ("cni", "manifest", CNI_MANIFEST),
     ("alb_controller", "alb_controller", ALB_CONTROLLER),
 ];
+
+/// The precedence chains of one role task (empty if the role has no such task).
+pub fn chains(role: &str, module: &str) -> Table {
+    TASKS
+        .iter()
+        .find(|(r, m, _)| *r == role && *m == module)
+        .map_or(&[], |(_, _, t)| *t)
+}
 
 fn known(name: &str) -> bool {
     variable(name).is_some() || SET_BY_ROLES.contains(&name)

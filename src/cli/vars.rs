@@ -10,39 +10,73 @@ use crate::protocol::{Params, spec};
 use crate::validate::{Finding, Findings, Severity};
 use serde_json::{Map, Value, json};
 
-pub const HELP: &str = "netpath check  -f VARS.yml [-o text|json|terraform]
+const HELP_HEAD: &str = "netpath check  -f VARS.yml [-o text|json|terraform]
 netpath render -f VARS.yml
 
 Reads the roles' variables as written in group_vars (literal values; no
-cluster needed). A role's own variable wins over the shared cni_* one. A
-cni_*, alb_ingress_* or netcheck_* name no role reads (a typo: the closest
-name is suggested) and a string where a list goes are refused first, as the
-roles refuse them.
-    cni_plugin                     calico | aws-vpc-cni
-    cni_pod_cidr                   Calico pool / pod network (default 192.168.0.0/16)
-    cni_vpc_cidrs                  list of VPC CIDRs (default [10.0.0.0/16])
-    cni_service_cidr               Service ClusterIP range (default 10.96.0.0/12)
-    cni_vxlan_mode, cni_ipip_mode  Always | CrossSubnet | Never (encapsulation)
-    cni_vxlan_port                 VXLAN UDP port (default 4789)
-    cni_calico_backend             vxlan | bird | none (bird: BGP, TCP 179)
-    cni_typha                      Calico runs Typha (TCP 5473)
-    cni_host_mtu, cni_veth_mtu     host interface MTU, pod MTU
-    cni_nat_outgoing               natOutgoing of the pool
-    cni_node_selector              the pool's nodeSelector
-    cni_aws_src_dst_check          DoNothing | Enable | Disable
-    alb_ingress_ingresses          the Ingresses (the alb_ingress module's `ingresses`;
-                                   alb_ingress_apps, the old name, still works)
-    alb_ingress_class_name, alb_ingress_class_params, alb_ingress_class_is_default
-    alb_ingress_class_annotation   also write kubernetes.io/ingress.class
-    alb_ingress_node_port_range    kube-apiserver --service-node-port-range
-    alb_ingress_cni_plugin, alb_ingress_pod_cidr, alb_ingress_vpc_cidrs
-    netcheck_alb_security_group    ALB security group (ID, name or Terraform reference)
-    netcheck_worker_security_group worker security group
-    netcheck_open_node_port_range  open the whole range instead of the exact NodePorts
-    netcheck_fail_on               error | warning | never
-    netcheck_cni_plugin, netcheck_pod_cidr, netcheck_vpc_cidrs, netcheck_service_cidr,
-    netcheck_node_port_range, netcheck_ingresses, netcheck_encapsulation,
-    netcheck_vxlan_port, netcheck_bgp, netcheck_typha
+cluster needed), with the roles' defaults and precedence: a role's own
+variable wins over the shared cni_* one. A cni_*, alb_ingress_* or
+netcheck_* name no role reads (a typo: the closest name is suggested) and a
+string where a list goes are refused first, as the roles refuse them.";
+
+/// The variables the help lists; the defaults shown are read from the
+/// roles' defaults/main.yml, not written here.
+const HELP_VARS: &[(&str, &str)] = &[
+    ("cni_plugin", "calico | aws-vpc-cni"),
+    ("cni_pod_cidr", "Calico pool / pod network"),
+    ("cni_vpc_cidrs", "list of VPC CIDRs"),
+    ("cni_service_cidr", "Service ClusterIP range"),
+    (
+        "cni_vxlan_mode",
+        "the pool's vxlanMode: Always | CrossSubnet | Never",
+    ),
+    (
+        "cni_ipip_mode",
+        "the pool's ipipMode (encapsulation: docs/glossary.md)",
+    ),
+    ("cni_vxlan_port", "VXLAN UDP port"),
+    (
+        "cni_calico_backend",
+        "vxlan | bird | none (bird: BGP, TCP 179)",
+    ),
+    ("cni_typha", "Calico runs Typha (TCP 5473)"),
+    ("cni_host_mtu", "host interface MTU"),
+    ("cni_veth_mtu", "pod MTU (default: from the host MTU)"),
+    ("cni_nat_outgoing", "natOutgoing of the pool"),
+    ("cni_node_selector", "the pool's nodeSelector"),
+    ("cni_aws_src_dst_check", "DoNothing | Enable | Disable"),
+    (
+        "alb_ingress_ingresses",
+        "the Ingresses (the module's `ingresses`; the old name alb_ingress_apps still works)",
+    ),
+    ("alb_ingress_class_name", "the IngressClass"),
+    ("alb_ingress_class_params", "its IngressClassParams spec"),
+    ("alb_ingress_class_is_default", "make it the default class"),
+    (
+        "alb_ingress_class_annotation",
+        "also write kubernetes.io/ingress.class",
+    ),
+    (
+        "alb_ingress_node_port_range",
+        "kube-apiserver --service-node-port-range",
+    ),
+    (
+        "netcheck_alb_security_group",
+        "ALB security group (ID, name or Terraform reference)",
+    ),
+    ("netcheck_worker_security_group", "worker security group"),
+    (
+        "netcheck_open_node_port_range",
+        "open the whole range instead of the exact NodePorts",
+    ),
+    ("netcheck_fail_on", "error | warning | never"),
+];
+
+const HELP_TAIL: &str = "Overrides of the shared values, per role: alb_ingress_cni_plugin,
+alb_ingress_pod_cidr, alb_ingress_vpc_cidrs; netcheck_cni_plugin,
+netcheck_pod_cidr, netcheck_vpc_cidrs, netcheck_service_cidr,
+netcheck_node_port_range, netcheck_ingresses, netcheck_encapsulation,
+netcheck_vxlan_port, netcheck_bgp, netcheck_typha.
 
 check runs the rules of the ippool, cni, alb_ingress and netcheck modules on
 these variables and prints every finding and the worker security-group
@@ -50,100 +84,94 @@ rules; exit 1 when any error is found (netcheck_fail_on). render prints the
 IPPool, calico-config keys, FelixConfiguration, IngressClass, Service and
 Ingress YAML; exit 1 when the input is refused.";
 
+/// `netpath check --help`.
+pub fn help() -> String {
+    let mut out = format!("{HELP_HEAD}\n");
+    for (var, doc) in HELP_VARS {
+        let default = roles::default_of(var)
+            .filter(|d| !d.is_null() && !templated(d))
+            .map(|d| match d {
+                Value::String(s) => format!(" (default {s})"),
+                d => format!(" (default {})", d.to_string().replace('"', "")),
+            })
+            .unwrap_or_default();
+        out.push_str(&format!("    {var:<30} {doc}{default}\n"));
+    }
+    out.push('\n');
+    out.push_str(HELP_TAIL);
+    out
+}
+
 /// Options built from variables, and the variable behind each option.
 type Options = (Map<String, Value>, Vec<(String, String)>);
 
-/// Module option ← role variables, first one set wins (the roles' precedence).
-type Table = &'static [(&'static str, &'static [&'static str])];
+/// Module option ← role variables, first one set wins: the role tasks'
+/// precedence chains (cli::roles::TASKS, held equal to roles/*/tasks by a
+/// test), never a copy of them.
+type Table = Vec<(&'static str, &'static [&'static str])>;
 
-const CHECK_VARS: Table = &[
-    ("cni_plugin", &["netcheck_cni_plugin", "cni_plugin"]),
-    ("pod_cidr", &["netcheck_pod_cidr", "cni_pod_cidr"]),
-    ("vpc_cidrs", &["netcheck_vpc_cidrs", "cni_vpc_cidrs"]),
-    (
-        "service_cidr",
-        &["netcheck_service_cidr", "cni_service_cidr"],
-    ),
-    (
-        "node_port_range",
-        &["netcheck_node_port_range", "alb_ingress_node_port_range"],
-    ),
-    (
-        "ingresses",
-        &[
-            "netcheck_ingresses",
-            "alb_ingress_ingresses",
-            "alb_ingress_apps",
-        ],
-    ),
-    ("encapsulation", &["netcheck_encapsulation"]),
-    ("vxlan_mode", &["cni_vxlan_mode"]),
-    ("ipip_mode", &["cni_ipip_mode"]),
-    ("vxlan_port", &["netcheck_vxlan_port", "cni_vxlan_port"]),
-    ("bgp", &["netcheck_bgp"]),
-    ("calico_backend", &["cni_calico_backend"]),
-    ("typha", &["netcheck_typha", "cni_typha"]),
-    ("alb_security_group", &["netcheck_alb_security_group"]),
-    ("worker_security_group", &["netcheck_worker_security_group"]),
-    ("open_node_port_range", &["netcheck_open_node_port_range"]),
+/// The netcheck options whose rules run without a cluster.
+const CHECK_OPTIONS: &[&str] = &[
+    "cni_plugin",
+    "pod_cidr",
+    "vpc_cidrs",
+    "service_cidr",
+    "node_port_range",
+    "ingresses",
+    "encapsulation",
+    "vxlan_mode",
+    "ipip_mode",
+    "vxlan_port",
+    "bgp",
+    "calico_backend",
+    "typha",
+    "alb_security_group",
+    "worker_security_group",
+    "open_node_port_range",
 ];
-const RENDER_VARS: Table = &[
-    ("cni_plugin", &["alb_ingress_cni_plugin", "cni_plugin"]),
-    ("pod_cidr", &["alb_ingress_pod_cidr", "cni_pod_cidr"]),
-    ("vpc_cidrs", &["alb_ingress_vpc_cidrs", "cni_vpc_cidrs"]),
-    ("node_port_range", &["alb_ingress_node_port_range"]),
-    ("ingresses", &["alb_ingress_ingresses", "alb_ingress_apps"]),
-    (
-        "ingress_class_annotation",
-        &["alb_ingress_class_annotation"],
-    ),
+/// The alb_ingress options `render` passes (not its waiting).
+const RENDER_OPTIONS: &[&str] = &[
+    "cni_plugin",
+    "pod_cidr",
+    "vpc_cidrs",
+    "node_port_range",
+    "ingress_class.name",
+    "ingress_class.params",
+    "ingress_class.is_default",
+    "ingress_class_annotation",
+    "ingresses",
 ];
-/// ippool options ← the cni role's variables (roles/cni/tasks/main.yml).
-const IPPOOL_VARS: Table = &[
-    ("name", &["cni_ippool_name"]),
-    ("cidr", &["cni_pod_cidr"]),
-    ("block_size", &["cni_block_size"]),
-    ("vxlan_mode", &["cni_vxlan_mode"]),
-    ("ipip_mode", &["cni_ipip_mode"]),
-    ("nat_outgoing", &["cni_nat_outgoing"]),
-    ("node_selector", &["cni_node_selector"]),
-    ("vpc_cidrs", &["cni_vpc_cidrs"]),
-    ("service_cidr", &["cni_service_cidr"]),
-];
-/// cni options ← the cni role's variables.
-const CNI_VARS: Table = &[
-    ("cni_plugin", &["cni_plugin"]),
-    ("calico_backend", &["cni_calico_backend"]),
-    ("host_mtu", &["cni_host_mtu"]),
-    ("veth_mtu", &["cni_veth_mtu"]),
-    ("vxlan_port", &["cni_vxlan_port"]),
-    ("vxlan_vni", &["cni_vxlan_vni"]),
-    ("ipip_mode", &["cni_ipip_mode"]),
-    ("aws_src_dst_check", &["cni_aws_src_dst_check"]),
-    ("typha", &["cni_typha"]),
-    ("pod_cidr", &["cni_pod_cidr"]),
-    ("vpc_cidrs", &["cni_vpc_cidrs"]),
-];
-/// `ingress_class` suboption ← role variable.
-const CLASS_VARS: &[(&str, &str)] = &[
-    ("name", "alb_ingress_class_name"),
-    ("params", "alb_ingress_class_params"),
-    ("is_default", "alb_ingress_class_is_default"),
-];
-/// Read by `check` itself rather than passed as options (listed for the
-/// test that every variable the CLI reads is a role's).
-#[cfg(test)]
-const CALICO_VARS: &[&str] = &[
-    "cni_vxlan_mode",
-    "cni_ipip_mode",
-    "cni_calico_backend",
-    "cni_host_mtu",
-    "cni_veth_mtu",
-    "cni_nat_outgoing",
-    "cni_node_selector",
-    "cni_aws_src_dst_check",
-    "netcheck_fail_on",
-];
+
+/// The chains of one role task, all of them or only `options`.
+fn table(role: &str, module: &str, options: Option<&[&str]>) -> Table {
+    roles::chains(role, module)
+        .iter()
+        .filter(|(opt, _)| options.is_none_or(|o| o.contains(opt)))
+        .copied()
+        .collect()
+}
+
+fn check_table() -> Table {
+    table("netcheck", "netcheck", Some(CHECK_OPTIONS))
+}
+fn render_table() -> Table {
+    table("alb_ingress", "alb_ingress", Some(RENDER_OPTIONS))
+}
+/// ippool and cni as the cni role runs them (the migration and waiting
+/// need a cluster).
+fn ippool_table() -> Table {
+    table("cni", "ippool", None)
+        .into_iter()
+        .filter(|(o, _)| *o != "migrate")
+        .collect()
+}
+fn cni_table() -> Table {
+    table("cni", "cni", None)
+        .into_iter()
+        .filter(|(o, _)| !matches!(*o, "wait" | "wait_timeout" | "force_conflicts"))
+        .collect()
+}
+
 struct Args {
     file: String,
     output: String,
@@ -168,11 +196,11 @@ fn parse_args(cmd: &str, args: &[String]) -> Result<Args, i32> {
                 }
             },
             "-h" | "--help" => {
-                println!("{HELP}");
+                println!("{}", help());
                 return Err(0);
             }
             other => {
-                eprintln!("netpath {cmd}: unknown option {other:?}\n\n{HELP}");
+                eprintln!("netpath {cmd}: unknown option {other:?}\n\n{}", help());
                 return Err(2);
             }
         }
@@ -180,7 +208,7 @@ fn parse_args(cmd: &str, args: &[String]) -> Result<Args, i32> {
     match file {
         Some(file) => Ok(Args { file, output }),
         None => {
-            eprintln!("netpath {cmd}: -f VARS.yml is required\n\n{HELP}");
+            eprintln!("netpath {cmd}: -f VARS.yml is required\n\n{}", help());
             Err(2)
         }
     }
@@ -225,11 +253,10 @@ fn templated(v: &Value) -> bool {
 /// Every variable the CLI reads (a test holds them to the roles').
 #[cfg(test)]
 fn all_read() -> impl Iterator<Item = &'static str> {
-    [CHECK_VARS, RENDER_VARS, IPPOOL_VARS, CNI_VARS]
+    [check_table(), render_table(), ippool_table(), cni_table()]
         .into_iter()
-        .flat_map(|t| t.iter().flat_map(|(_, vars)| vars.iter().copied()))
-        .chain(CLASS_VARS.iter().map(|(_, v)| *v))
-        .chain(CALICO_VARS.iter().copied())
+        .flat_map(|t| t.into_iter().flat_map(|(_, vars)| vars.iter().copied()))
+        .chain(["netcheck_fail_on", "alb_controller_enabled"])
 }
 
 /// Variables no role reads (a typo), and strings where a role's list goes.
@@ -254,31 +281,60 @@ fn role_findings(vars: &Map<String, Value>) -> Vec<Finding> {
 }
 
 /// Module options from variables, and which variable set each option (for
-/// naming it in findings). A templated value is skipped for the next
+/// naming it in findings), resolved as Ansible resolves the task's chain:
+/// each variable in turn, the user's value or else its role default
+/// (defaults/main.yml, built in). A templated value is skipped for the next
 /// variable in precedence (role defaults look like `{{ cni_pod_cidr }}`);
-/// when only templates remain it is an error.
-fn to_options(vars: &Map<String, Value>, table: Table) -> Result<Options, Vec<String>> {
+/// when only templates the user wrote remain it is an error. Dotted options
+/// (`ingress_class.name`) become sub-options.
+fn to_options(
+    vars: &Map<String, Value>,
+    table: &[(&str, &[&str])],
+) -> Result<Options, Vec<String>> {
     let mut out = Map::new();
     let mut used = Vec::new();
     let mut errors = Vec::new();
     for (opt, candidates) in table {
-        let given: Vec<(&str, &Value)> = candidates
-            .iter()
-            .filter_map(|c| vars.get(*c).filter(|v| !v.is_null()).map(|v| (*c, v)))
-            .collect();
-        match given.iter().find(|(_, v)| !templated(v)) {
-            Some((var, v)) => {
-                out.insert(opt.to_string(), (*v).clone());
+        let mut templated_given = None;
+        let mut found = None;
+        for c in *candidates {
+            let (v, given) = match vars.get(*c).filter(|v| !v.is_null()) {
+                Some(v) => (v, true),
+                None => match roles::default_of(c).filter(|v| !v.is_null()) {
+                    Some(v) => (v, false),
+                    None => continue,
+                },
+            };
+            if !templated(v) {
+                found = Some((*c, v));
+                break;
+            }
+            if given && templated_given.is_none() {
+                templated_given = Some(*c);
+            }
+        }
+        match (found, templated_given) {
+            (Some((var, v)), _) => {
+                match opt.split_once('.') {
+                    Some((parent, sub)) => {
+                        let entry = out
+                            .entry(parent.to_string())
+                            .or_insert_with(|| Value::Object(Map::new()));
+                        if let Value::Object(m) = entry {
+                            m.insert(sub.to_string(), v.clone());
+                        }
+                    }
+                    None => {
+                        out.insert(opt.to_string(), v.clone());
+                    }
+                }
                 used.push((opt.to_string(), var.to_string()));
             }
-            None => {
-                if let Some((var, _)) = given.first() {
-                    errors.push(format!(
-                        "{var} is a Jinja template; netpath reads literal values only (run the \
-                         role in Ansible for templated variables, or write the value)"
-                    ));
-                }
-            }
+            (None, Some(var)) => errors.push(format!(
+                "{var} is a Jinja template; netpath reads literal values only (run the \
+                 role in Ansible for templated variables, or write the value)"
+            )),
+            (None, None) => {}
         }
     }
     if errors.is_empty() {
@@ -306,11 +362,8 @@ fn validate(
 /// role passes them: their objects (IPPool, calico-config keys,
 /// FelixConfiguration) and every finding, named by variable.
 fn calico_modules(vars: &Map<String, Value>) -> Result<(Vec<Value>, Findings), Vec<String>> {
-    let (mut pool_opts, pool_used) = to_options(vars, IPPOOL_VARS)?;
-    let (mut cni_opts, cni_used) = to_options(vars, CNI_VARS)?;
-    // The cni role's defaults.
-    pool_opts.entry("cidr").or_insert(json!("192.168.0.0/16"));
-    cni_opts.entry("cni_plugin").or_insert(json!("calico"));
+    let (pool_opts, pool_used) = to_options(vars, &ippool_table())?;
+    let (cni_opts, cni_used) = to_options(vars, &cni_table())?;
     let pool = validate(&ippool::MODULE, &pool_opts).map_err(|e| rename_text(e, &pool_used))?;
     let cni_params = validate(&cni::MODULE, &cni_opts).map_err(|e| rename_text(e, &cni_used))?;
     let mut objects = Vec::new();
@@ -376,7 +429,7 @@ pub fn check(args: &[String]) -> i32 {
     if let Some(e) = fail_on_problem(&vars) {
         return usage_errors("check", &[e]);
     }
-    let (mut opts, used) = match to_options(&vars, CHECK_VARS) {
+    let (opts, used) = match to_options(&vars, &check_table()) {
         Ok(o) => o,
         Err(errors) => return usage_errors("check", &errors),
     };
@@ -465,13 +518,6 @@ fn usage_errors(cmd: &str, errors: &[String]) -> i32 {
 
 /// The variable an option (and its sub-path) came from.
 fn variable_for(field: &str, used: &[(String, String)]) -> Option<String> {
-    if let Some(rest) = field.strip_prefix("ingress_class.") {
-        let (sub, tail) = rest.split_at(rest.find(['.', '[']).unwrap_or(rest.len()));
-        return CLASS_VARS
-            .iter()
-            .find(|(s, _)| *s == sub)
-            .map(|(_, var)| format!("{var}{tail}"));
-    }
     used.iter().find_map(|(opt, var)| {
         let rest = field.strip_prefix(opt.as_str())?;
         (rest.is_empty() || rest.starts_with(['[', '.'])).then(|| format!("{var}{rest}"))
@@ -628,30 +674,10 @@ pub fn render(args: &[String]) -> i32 {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let (mut opts, used) = match to_options(&vars, RENDER_VARS) {
+    let (opts, used) = match to_options(&vars, &render_table()) {
         Ok(o) => o,
         Err(errors) => return usage_errors("render", &errors),
     };
-    let mut class = Map::new();
-    for (sub, var) in CLASS_VARS {
-        match vars.get(*var).filter(|v| !v.is_null()) {
-            Some(v) if templated(v) => {
-                return usage_errors(
-                    "render",
-                    &[format!(
-                        "{var} is a Jinja template; netpath reads literal values only"
-                    )],
-                );
-            }
-            Some(v) => {
-                class.insert(sub.to_string(), v.clone());
-            }
-            None => {}
-        }
-    }
-    if !class.is_empty() {
-        opts.insert("ingress_class".into(), Value::Object(class));
-    }
     let params = match validate(&alb_ingress::MODULE, &opts) {
         Ok(p) => p,
         Err(errors) => return usage_errors("render", &rename_text(errors, &used)),
@@ -716,19 +742,19 @@ mod tests {
              alb_ingress_pod_cidr: \"{{ cni_pod_cidr }}\"\n",
         )
         .unwrap();
-        let (o, used) = to_options(&vars, CHECK_VARS).unwrap();
+        let (o, used) = to_options(&vars, &check_table()).unwrap();
         assert_eq!(o["pod_cidr"], "172.16.0.0/16");
         assert!(used.contains(&("pod_cidr".into(), "netcheck_pod_cidr".into())));
         assert!(o.get("ansible_user").is_none());
         // A templated role variable falls back to the literal shared one.
-        let (o, _) = to_options(&vars, RENDER_VARS).unwrap();
+        let (o, _) = to_options(&vars, &render_table()).unwrap();
         assert_eq!(o["pod_cidr"], "192.168.0.0/16");
     }
 
     #[test]
     fn templates_without_a_literal_and_typos() {
         let vars = parse_vars("cni_vpc_cidrs: \"{{ vpc }}\"\ncni_pod_cdir: 10.0.0.0/8\n").unwrap();
-        let e = to_options(&vars, CHECK_VARS).unwrap_err().join("\n");
+        let e = to_options(&vars, &check_table()).unwrap_err().join("\n");
         assert!(e.contains("cni_vpc_cidrs is a Jinja template"), "{e}");
         let f = role_findings(&vars);
         assert_eq!(f.len(), 1, "{f:?}");
@@ -764,6 +790,10 @@ mod tests {
         let used = vec![
             ("ingresses".to_string(), "alb_ingress_apps".to_string()),
             ("pod_cidr".to_string(), "cni_pod_cidr".to_string()),
+            (
+                "ingress_class.params".to_string(),
+                "alb_ingress_class_params".to_string(),
+            ),
         ];
         let mut f = vec![
             Finding::error("ingresses[0].target_type", "p", "f"),
@@ -784,18 +814,82 @@ mod tests {
     }
 
     #[test]
+    fn help_names_role_variables_with_their_defaults() {
+        let h = help();
+        assert!(
+            h.contains(
+                "cni_pod_cidr                   Calico pool / pod network (default 192.168.0.0/16)"
+            ),
+            "{h}"
+        );
+        assert!(h.contains("(default [10.0.0.0/16])"), "{h}");
+        for w in h.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if roles::PREFIXES.iter().any(|p| w.starts_with(p) && w.len() > p.len()) {
+                let v = roles::variable(w)
+                    .unwrap_or_else(|| panic!("help names {w}, no role variable"));
+                assert!(
+                    v.renamed.is_none() || h.contains(&format!("old name {w}")),
+                    "{w}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn defaults_and_chains_are_the_roles() {
+        // Nothing set: each chain ends in the role default, as in Ansible.
+        let (o, used) = to_options(&Map::new(), &check_table()).unwrap();
+        assert_eq!(o["pod_cidr"], "192.168.0.0/16");
+        assert_eq!(o["vpc_cidrs"], json!(["10.0.0.0/16"]));
+        assert_eq!(o["node_port_range"], "30000-32767");
+        assert_eq!(
+            (&o["vxlan_mode"], &o["ipip_mode"]),
+            (&json!("Always"), &json!("Never"))
+        );
+        assert!(o.get("ingresses").is_none() && o.get("encapsulation").is_none());
+        assert!(used.contains(&("pod_cidr".into(), "cni_pod_cidr".into())));
+        for (opt, var) in &used {
+            assert_eq!(roles::default_of(var), o.get(opt), "{opt} ← {var}");
+        }
+        // The CLI's chains are the role tasks' own.
+        for (opt, chain) in check_table() {
+            assert_eq!(
+                roles::chains("netcheck", "netcheck")
+                    .iter()
+                    .find(|(o, _)| *o == opt)
+                    .map(|(_, c)| *c),
+                Some(chain)
+            );
+        }
+        // The old name of alb_ingress_ingresses, after the new one.
+        let vars = parse_vars("alb_ingress_apps: [{name: a}]\n").unwrap();
+        let (o, used) = to_options(&vars, &render_table()).unwrap();
+        assert_eq!(o["ingresses"][0]["name"], "a");
+        assert!(used.contains(&("ingresses".into(), "alb_ingress_apps".into())));
+        assert_eq!(o["ingress_class"]["name"], "alb", "{o:?}");
+        let vars =
+            parse_vars("alb_ingress_apps: [{name: a}]\nalb_ingress_ingresses: [{name: b}]\n")
+                .unwrap();
+        let (o, _) = to_options(&vars, &render_table()).unwrap();
+        assert_eq!(o["ingresses"][0]["name"], "b");
+        // A templated value the user wrote is not replaced by the default.
+        let vars = parse_vars("cni_vpc_cidrs: \"{{ vpcs }}\"\n").unwrap();
+        assert!(to_options(&vars, &check_table()).is_err());
+    }
+
+    #[test]
     fn netcheck_takes_the_pool_modes() {
         // The modes reach netcheck as options; the binary derives the rest.
         let vars =
             parse_vars("cni_vxlan_mode: Never\ncni_ipip_mode: Always\ncni_calico_backend: bird\n")
                 .unwrap();
-        let (o, used) = to_options(&vars, CHECK_VARS).unwrap();
+        let (o, used) = to_options(&vars, &check_table()).unwrap();
         assert_eq!(
             (&o["vxlan_mode"], &o["ipip_mode"], &o["calico_backend"]),
             (&json!("Never"), &json!("Always"), &json!("bird"))
         );
         assert!(used.contains(&("ipip_mode".into(), "cni_ipip_mode".into())));
-        let (o, _) = to_options(&vars, CNI_VARS).unwrap();
+        let (o, _) = to_options(&vars, &cni_table()).unwrap();
         assert_eq!(o["ipip_mode"], "Always");
     }
 
