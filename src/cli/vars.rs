@@ -824,7 +824,10 @@ mod tests {
         );
         assert!(h.contains("(default [10.0.0.0/16])"), "{h}");
         for w in h.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
-            if roles::PREFIXES.iter().any(|p| w.starts_with(p) && w.len() > p.len()) {
+            if roles::PREFIXES
+                .iter()
+                .any(|p| w.starts_with(p) && w.len() > p.len())
+            {
                 let v = roles::variable(w)
                     .unwrap_or_else(|| panic!("help names {w}, no role variable"));
                 assert!(

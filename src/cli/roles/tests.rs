@@ -119,7 +119,8 @@ fn every_default_is_stated_once() {
             .clone();
         for (name, o) in opts {
             // The shared netpath_* variables are unset unless the user sets them.
-            let Some(documented) = o.get("default").filter(|_| !name.starts_with("netpath_")) else {
+            let Some(documented) = o.get("default").filter(|_| !name.starts_with("netpath_"))
+            else {
                 continue;
             };
             // ansible-doc shows the spec's default: it must be what the
