@@ -518,10 +518,20 @@ fn usage_errors(cmd: &str, errors: &[String]) -> i32 {
 
 /// The variable an option (and its sub-path) came from.
 fn variable_for(field: &str, used: &[(String, String)]) -> Option<String> {
-    used.iter().find_map(|(opt, var)| {
-        let rest = field.strip_prefix(opt.as_str())?;
+    let under = |opt: &str, var: &str| {
+        let rest = field.strip_prefix(opt)?;
         (rest.is_empty() || rest.starts_with(['[', '.'])).then(|| format!("{var}{rest}"))
-    })
+    };
+    used.iter()
+        .find_map(|(opt, var)| under(opt, var))
+        // check's IngressClassParams rules: the alb_ingress role's variable.
+        .or_else(|| {
+            field.starts_with("ingress_class.").then(|| {
+                render_table()
+                    .iter()
+                    .find_map(|(opt, vars)| under(opt, vars[0]))
+            })?
+        })
 }
 
 /// Findings name module options; a user of VARS.yml wrote variables.
