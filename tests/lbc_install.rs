@@ -69,7 +69,7 @@ fn seed_args(ns: &str) -> Value {
     )
     .unwrap();
     let v: Value = serde_saphyr::from_str(&text).unwrap();
-    let mut apps = v["alb_ingress_apps"].clone();
+    let mut apps = v["alb_ingress_ingresses"].clone();
     for a in apps.as_array_mut().unwrap() {
         a["namespace"] = json!(ns);
     }
