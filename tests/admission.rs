@@ -4,9 +4,8 @@
 //! tests/lbc.rs. A denial is reported as the webhook's, never as RBAC, and
 //! nothing is written. Skips (with a message) when ../shared is absent.
 
-mod common;
-#[path = "common/lbc.rs"]
-mod lbc;
+use crate::common;
+use crate::common::lbc;
 
 use serde_json::json;
 

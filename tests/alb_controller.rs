@@ -6,24 +6,19 @@
 //! kubebuilder markers declare.
 //!
 //! Its ClusterRole and webhook configurations are cluster-wide, so the tests
-//! that write them hold `LOCK`, on a plane of this binary's own. Once
+//! that write them hold `LOCK`, on a plane of this module's own. Once
 //! written, the webhooks (failurePolicy Fail, no controller behind them)
 //! refuse Services and Ingresses on that plane: no test here writes either.
 
-mod common;
-
-use common::{Plane, module};
+use crate::common::{self, module};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-/// This binary's own plane: the webhooks the module writes are cluster-wide
-/// and fail closed, and would refuse other binaries' Services and Ingresses
-/// on the shared plane.
-fn plane() -> &'static Plane {
-    static PLANE: std::sync::OnceLock<Plane> = std::sync::OnceLock::new();
-    PLANE.get_or_init(|| common::private_plane("lbc-controller"))
-}
+// A plane of this module's own: the webhooks the module writes are
+// cluster-wide and fail closed, and would refuse other modules' Services and
+// Ingresses on the shared plane.
+module_plane!("lbc-controller");
 
 fn lock() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());

@@ -1,11 +1,8 @@
 //! The `alb_ingress` module on a real kube-apiserver, run as Ansible runs it:
 //! the seed's two patterns, idempotence, check mode, and every rule refusing
 //! bad input before anything is written.
-#![recursion_limit = "256"]
 
-mod common;
-
-use common::{module, plane};
+use crate::common::{self, module, plane};
 use serde_json::{Value, json};
 
 fn conn() -> Value {

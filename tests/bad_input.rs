@@ -4,13 +4,13 @@
 //! a single write (resourceVersions of everything netpath manages, in the
 //! case's namespace and cluster-wide, are the same before and after).
 
-mod common;
-
-use common::{module, plane};
+use crate::common::{self, module};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+module_plane!("bad-input");
 
 /// Kinds snapshotted around every case, as (apiVersion, plural): what netpath
 /// and its roles write.
@@ -255,10 +255,10 @@ fn case_files() -> Vec<PathBuf> {
 fn run_case(path: &Path) -> Option<String> {
     let ns = common::unique_name("bad");
     RUNNER_NAMESPACES.lock().unwrap().insert(ns.clone());
-    common::create(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
+    plane().create(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
     let case = load(path, &ns);
     for obj in &case.setup {
-        common::create(obj);
+        plane().create(obj);
     }
     let before = snapshot(&ns);
     let (json, stdout, stderr) = match &case.input {

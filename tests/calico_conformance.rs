@@ -7,9 +7,7 @@
 //! FelixConfiguration are replaced by upstream's. Skipped, with a message,
 //! when ../shared/upstream is absent (the files are never copied here).
 
-mod common;
-
-use common::{Plane, module};
+use crate::common::{self, Plane, module};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};

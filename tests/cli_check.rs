@@ -1,9 +1,7 @@
 //! `netpath check -f VARS.yml` and `netpath render -f VARS.yml`: the role
 //! variables of group_vars, checked and rendered without Ansible or a cluster.
 
-mod common;
-
-use common::module;
+use crate::common::module;
 use serde_json::{Value, json};
 
 /// The seed's setup, as a user writes it in group_vars.

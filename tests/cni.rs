@@ -5,11 +5,11 @@
 //! write or compare it hold `FELIX`; each keeps its calico-config in its own
 //! namespace (calico_namespace).
 
-mod common;
-
-use common::{module, plane};
+use crate::common::{self, module};
 use serde_json::{Value, json};
 use std::sync::{Mutex, MutexGuard};
+
+module_plane!("cni");
 
 const FELIX_API: &str = "crd.projectcalico.org/v1";
 
@@ -56,11 +56,13 @@ fn manifest_config(ns: &str) -> Value {
 }
 
 fn config(ns: &str) -> Value {
-    common::get("v1", "ConfigMap", Some(ns), "calico-config").unwrap()
+    plane()
+        .get("v1", "ConfigMap", Some(ns), "calico-config")
+        .unwrap()
 }
 
 fn felix() -> Option<Value> {
-    common::get(FELIX_API, "FelixConfiguration", None, "default")
+    plane().get(FELIX_API, "FelixConfiguration", None, "default")
 }
 
 fn versions(ns: &str) -> (String, String) {
@@ -78,9 +80,9 @@ fn calico(ns: &str) -> Value {
 #[test]
 fn calico_settings_applied_over_a_manifest_install_then_idempotent() {
     let _g = felix_lock();
-    let ns = common::namespace("cni");
+    let ns = plane().namespace("cni");
     // As `kubectl apply -f calico-vxlan.yaml` leaves it.
-    common::apply_as("kubectl-client-side-apply", &manifest_config(&ns));
+    plane().apply_as("kubectl-client-side-apply", &manifest_config(&ns));
 
     // veth_mtu belongs to the manifest's manager: a conflict, named, nothing written.
     let rv_cm = common::resource_version(&config(&ns));
@@ -157,7 +159,7 @@ fn calico_settings_applied_over_a_manifest_install_then_idempotent() {
 #[test]
 fn the_manifests_own_field_manager_is_refused_before_it_deletes_keys() {
     let _g = felix_lock();
-    let ns = common::namespace("cni-owner");
+    let ns = plane().namespace("cni-owner");
     // Calico installed through the manifest module: manager `netpath` owns every key.
     let r = module::run(
         "manifest",
@@ -188,7 +190,7 @@ fn the_manifests_own_field_manager_is_refused_before_it_deletes_keys() {
 #[test]
 fn without_calico_config_only_felix_is_applied_with_a_warning() {
     let _g = felix_lock();
-    let ns = common::namespace("cni-operator");
+    let ns = plane().namespace("cni-operator");
     let r = run(calico(&ns), false);
     assert_eq!(r["failed"], false, "{r}");
     let warnings = r["warnings"].to_string();
@@ -200,14 +202,18 @@ fn without_calico_config_only_felix_is_applied_with_a_warning() {
         .map(|x| x["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, vec!["FelixConfiguration"]);
-    assert!(common::get("v1", "ConfigMap", Some(&ns), "calico-config").is_none());
+    assert!(
+        plane()
+            .get("v1", "ConfigMap", Some(&ns), "calico-config")
+            .is_none()
+    );
 }
 
 #[test]
 fn broken_settings_write_nothing() {
     let _g = felix_lock();
-    let ns = common::namespace("cni-broken");
-    common::apply_as("kubectl-client-side-apply", &manifest_config(&ns));
+    let ns = plane().namespace("cni-broken");
+    plane().apply_as("kubectl-client-side-apply", &manifest_config(&ns));
     let felix_before = felix().map(|f| common::resource_version(&f));
     let cm_before = common::resource_version(&config(&ns));
     let cases: Vec<(Value, &str)> = vec![
@@ -291,7 +297,7 @@ fn aws_vpc_cni_needs_no_cluster_and_writes_nothing() {
 #[test]
 fn calico_manifest_installed_with_the_settings_then_idempotent() {
     let _g = felix_lock();
-    let ns = common::namespace("cniinst");
+    let ns = plane().namespace("cniinst");
     let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
         "metadata": {"name": "calico-node", "namespace": ns}});
     let docs: Vec<String> = [manifest_config(&ns), sa]
@@ -306,7 +312,9 @@ fn calico_manifest_installed_with_the_settings_then_idempotent() {
     let r = run(args.clone(), true);
     assert_eq!(r["changed"], json!(true), "{r}");
     assert!(
-        common::get("v1", "ConfigMap", Some(&ns), "calico-config").is_none(),
+        plane()
+            .get("v1", "ConfigMap", Some(&ns), "calico-config")
+            .is_none(),
         "check mode wrote"
     );
 
@@ -322,7 +330,11 @@ fn calico_manifest_installed_with_the_settings_then_idempotent() {
         cm["data"]["cni_network_config"].is_string(),
         "the manifest's other keys stay"
     );
-    assert!(common::get("v1", "ServiceAccount", Some(&ns), "calico-node").is_some());
+    assert!(
+        plane()
+            .get("v1", "ServiceAccount", Some(&ns), "calico-node")
+            .is_some()
+    );
 
     let before = versions(&ns);
     let r = run(args, false);
@@ -332,7 +344,7 @@ fn calico_manifest_installed_with_the_settings_then_idempotent() {
 
 #[test]
 fn calico_manifest_without_calico_config_is_refused_before_any_write() {
-    let ns = common::namespace("cninocm");
+    let ns = plane().namespace("cninocm");
     let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
         "metadata": {"name": "tigera-operator", "namespace": ns}});
     let args = with(
@@ -346,5 +358,9 @@ fn calico_manifest_without_calico_config_is_refused_before_any_write() {
         "{}",
         msg(&r)
     );
-    assert!(common::get("v1", "ServiceAccount", Some(&ns), "tigera-operator").is_none());
+    assert!(
+        plane()
+            .get("v1", "ServiceAccount", Some(&ns), "tigera-operator")
+            .is_none()
+    );
 }

@@ -6,13 +6,13 @@
 //! loopback that, like a hardened instance, answers only requests carrying
 //! its session token.
 
-mod common;
-
-use common::imds::Imds;
-use common::module::{self, Flags};
-use common::{block_on, plane, resource_version, unique_name};
+use crate::common::imds::Imds;
+use crate::common::module::{self, Flags};
+use crate::common::{block_on, resource_version, unique_name};
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
+
+module_plane!("controller-half");
 
 /// A Node made by a test, deleted when the test ends (pass or panic):
 /// Nodes are cluster-wide, and other tests' preflights read every Node.
@@ -27,7 +27,7 @@ impl std::ops::Deref for TestNode {
 
 impl Drop for TestNode {
     fn drop(&mut self) {
-        common::delete("v1", "Node", None, &self.0);
+        plane().delete("v1", "Node", None, &self.0);
     }
 }
 
@@ -60,7 +60,7 @@ fn node(ip: &str, provider_id: Option<&str>) -> TestNode {
 }
 
 fn get_node(name: &str) -> Value {
-    common::get("v1", "Node", None, name).expect("Node exists")
+    plane().get("v1", "Node", None, name).expect("Node exists")
 }
 
 fn args(extra: Value) -> Value {
@@ -356,13 +356,13 @@ fn netcheck_notes_nodes_it_may_not_list() {
     let mut a = netcheck_args("x", None);
     a["impersonate_user"] = json!(user);
     let r = module::run("netcheck", a, Flags::default()).json;
-    common::delete(
+    plane().delete(
         "rbac.authorization.k8s.io/v1",
         "ClusterRoleBinding",
         None,
         &user,
     );
-    common::delete("rbac.authorization.k8s.io/v1", "ClusterRole", None, &user);
+    plane().delete("rbac.authorization.k8s.io/v1", "ClusterRole", None, &user);
     assert_eq!(r["failed"], false, "{r}");
     assert_eq!(r["network"]["live"], true, "the other reads were made: {r}");
     assert!(
@@ -432,7 +432,7 @@ fn findings(r: &Value, severity: &str) -> Vec<String> {
 
 #[test]
 fn netcheck_reads_the_controllers_deployment() {
-    let ns = common::namespace("lbc-good");
+    let ns = plane().namespace("lbc-good");
     controller_deployment(
         &ns,
         &[
@@ -480,7 +480,7 @@ fn netcheck_reads_the_controllers_deployment() {
 
 #[test]
 fn netcheck_warns_of_a_controller_that_must_introspect_or_is_down() {
-    let ns = common::namespace("lbc-bare");
+    let ns = plane().namespace("lbc-bare");
     controller_deployment(&ns, &["--cluster-name=netpath"], false);
     let r = controller_netcheck(&ns, json!({}));
     let w = findings(&r, "warning");
@@ -498,7 +498,7 @@ fn netcheck_warns_of_a_controller_that_must_introspect_or_is_down() {
     );
 
     // No controller at all where it is looked for.
-    let r = controller_netcheck(&common::namespace("lbc-none"), json!({}));
+    let r = controller_netcheck(&plane().namespace("lbc-none"), json!({}));
     assert!(
         findings(&r, "warning")
             .iter()

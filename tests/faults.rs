@@ -5,9 +5,7 @@
 //! JSON result with a clear message, in bounded time, and leave a state that a
 //! rerun converges.
 
-mod common;
-
-use common::{Plane, module, plane};
+use crate::common::{self, Plane, module, plane};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

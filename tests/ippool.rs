@@ -6,10 +6,10 @@
 //! pod network), and deletes its pools at the end; only the seed test uses
 //! the seed's 192.168.0.0/16.
 
-mod common;
-
-use common::{module, plane};
+use crate::common::{self, module};
 use serde_json::{Value, json};
+
+module_plane!("ippool");
 
 const API: &str = "crd.projectcalico.org/v1";
 /// Where the tests' pools live; passed as pod_subnet so a kubeadm-config on
@@ -42,7 +42,7 @@ fn run(args: Value, check: bool, diff: bool) -> Value {
 }
 
 fn pool(name: &str) -> Option<Value> {
-    common::get(API, "IPPool", None, name)
+    plane().get(API, "IPPool", None, name)
 }
 
 fn rv(name: &str) -> String {
@@ -73,14 +73,15 @@ fn msg(r: &Value) -> &str {
 
 fn cleanup(names: &[&str]) {
     for n in names {
-        common::delete(API, "IPPool", None, n);
+        plane().delete(API, "IPPool", None, n);
     }
 }
 
 #[test]
 fn seed_pool_created_as_written_then_idempotent_updated_and_cidr_refused() {
     // Another test suite sharing the plane may hold 192.168.0.0/16 already.
-    let foreign: Vec<String> = common::list(API, "IPPool", None)
+    let foreign: Vec<String> = plane()
+        .list(API, "IPPool", None)
         .iter()
         .filter(|p| p["metadata"]["name"] != "default-ipv4-ippool")
         .filter(|p| {
@@ -184,7 +185,7 @@ fn pool_created_outside_netpath_with_the_same_meaning_is_not_rewritten() {
     let name = common::unique_name("kubectl-pool");
     let c = cidr();
     // As kubectl apply of a calicoctl-style pool leaves it: false booleans omitted.
-    common::create(
+    plane().create(
         &json!({"apiVersion": API, "kind": "IPPool", "metadata": {"name": name},
         "spec": {"cidr": c, "blockSize": 26, "ipipMode": "Never", "vxlanMode": "Always",
             "natOutgoing": true, "nodeSelector": "all()"}}),
@@ -280,7 +281,7 @@ fn broken_rules_write_nothing() {
 fn overlap_with_another_live_pool_is_refused() {
     let other = common::unique_name("other-pool");
     let c = cidr();
-    common::apply_as(
+    plane().apply_as(
         "calicoctl",
         &json!({"apiVersion": API, "kind": "IPPool", "metadata": {"name": other},
             "spec": {"cidr": c, "vxlanMode": "Always", "ipipMode": "Never", "disabled": true}}),
@@ -306,7 +307,7 @@ fn overlap_with_another_live_pool_is_refused() {
 #[test]
 fn pool_must_lie_in_kubeadm_pod_subnet() {
     // The tests' range and the seed's: other tests stay valid whatever runs first.
-    common::apply_as(
+    plane().apply_as(
         "kubeadm",
         &json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "kubeadm-config", "namespace": "kube-system"},
@@ -328,8 +329,7 @@ fn pool_must_lie_in_kubeadm_pod_subnet() {
     assert_eq!(r["failed"], false, "{r}");
     assert_eq!(r["results"][0]["action"], "created");
     cleanup(&[&name]);
-    // Later test binaries on this plane (bad_input's corpus) must not see it.
-    common::delete("v1", "ConfigMap", Some("kube-system"), "kubeadm-config");
+    plane().delete("v1", "ConfigMap", Some("kube-system"), "kubeadm-config");
 }
 
 #[test]

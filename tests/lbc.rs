@@ -5,38 +5,14 @@
 //! ../shared is absent. Limits: moto has no data plane (targets are always
 //! healthy, no traffic); no kube-controller-manager or kubelet, so Nodes, Pods
 //! and EndpointSlices are made by the harness and the tests.
-#![recursion_limit = "256"]
 
-mod common;
-#[path = "common/lbc.rs"]
-mod lbc;
+use crate::common;
 
-use lbc::{Rig, Test};
+use crate::common::lbc::{self, Rig, Test, seed_args};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// The alb_ingress options site.yml passes (roles/alb_ingress), from the
-/// seed's inventory/group_vars/all.yml, with the apps moved into `ns`.
-fn seed_args(ns: &str) -> Value {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("inventory/group_vars/all.yml"),
-    )
-    .unwrap();
-    let v: Value = serde_saphyr::from_str(&text).unwrap();
-    let mut apps = v["alb_ingress_ingresses"].clone();
-    for a in apps.as_array_mut().unwrap() {
-        a["namespace"] = json!(ns);
-    }
-    json!({
-        "cni_plugin": v["cni_plugin"], "pod_cidr": v["cni_pod_cidr"], "vpc_cidrs": v["cni_vpc_cidrs"],
-        "node_port_range": v["alb_ingress_node_port_range"],
-        "ingress_class": {"name": v["alb_ingress_class_name"]},
-        "ingress_class_annotation": v["alb_ingress_class_annotation"],
-        "ingresses": apps,
-    })
-}
 
 #[track_caller]
 fn ok(r: &Value) {

@@ -4,13 +4,10 @@
 //! made in the emulated AWS (or the cluster), found by netcheck before
 //! anything is applied, and, where the rig can show it, refused by the
 //! controller in its own words; each has its passing case.
-#![recursion_limit = "256"]
 
-mod common;
-#[path = "common/lbc.rs"]
-mod lbc;
+use crate::common;
 
-use lbc::{Rig, Test};
+use crate::common::lbc::{self, Rig, Test};
 use serde_json::{Value, json};
 
 /// netcheck's options for the seed's path in `ns` (the roles' values).

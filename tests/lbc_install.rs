@@ -11,15 +11,11 @@
 //! calls it through the module's webhook configurations (their clientConfig
 //! pointed at loopback, caBundle kept). The seed's Ingress then reconciles
 //! into an ALB with both workers as targets. Skips when ../shared is absent.
-#![recursion_limit = "256"]
 
-mod common;
-#[path = "common/lbc.rs"]
-mod lbc;
+use crate::common::lbc;
 
-use common::block_on;
+use crate::common::block_on;
 use serde_json::{Value, json};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
@@ -58,27 +54,6 @@ fn request(rig: &lbc::Rig, method: http::Method, url: &str, body: Option<Value>)
             .await
             .unwrap_or_else(|e| panic!("{url}: {e}"));
         serde_json::from_str(&text).unwrap()
-    })
-}
-
-/// The seed's Ingress and NodePort Service (inventory/group_vars/all.yml)
-/// as the alb_ingress role passes them, in `ns`.
-fn seed_args(ns: &str) -> Value {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("inventory/group_vars/all.yml"),
-    )
-    .unwrap();
-    let v: Value = serde_saphyr::from_str(&text).unwrap();
-    let mut apps = v["alb_ingress_ingresses"].clone();
-    for a in apps.as_array_mut().unwrap() {
-        a["namespace"] = json!(ns);
-    }
-    json!({
-        "cni_plugin": v["cni_plugin"], "pod_cidr": v["cni_pod_cidr"], "vpc_cidrs": v["cni_vpc_cidrs"],
-        "node_port_range": v["alb_ingress_node_port_range"],
-        "ingress_class": {"name": v["alb_ingress_class_name"]},
-        "ingress_class_annotation": v["alb_ingress_class_annotation"],
-        "ingresses": apps,
     })
 }
 
@@ -267,7 +242,7 @@ fn the_installed_controller_builds_the_seeds_alb() {
     // 4. The seed's Ingress and Service, through the webhooks (mservice
     // mutates the Service, vingress validates the Ingress, both Fail).
     let t0 = Instant::now();
-    let r = rig.module("alb_ingress", seed_args(&t.ns));
+    let r = rig.module("alb_ingress", lbc::seed_args(&t.ns));
     assert_eq!(r["failed"], json!(false), "{r}");
     let np = rig
         .plane

@@ -1,9 +1,7 @@
 //! The `manifest` module and the apply engine against a real kube-apiserver,
 //! run exactly as Ansible runs a binary module: an args file as argv[1].
 
-mod common;
-
-use common::{module, plane};
+use crate::common::{self, module, plane};
 use serde_json::{Value, json};
 
 fn cm(ns: &str, name: &str, data: Value) -> Value {

@@ -1,10 +1,10 @@
 //! The `netcheck` module as Ansible runs it: from inputs only, and from the
 //! live state of a real kube-apiserver. It never writes.
 
-mod common;
-
-use common::{module, plane};
+use crate::common::{self, module};
 use serde_json::{Value, json};
+
+module_plane!("netcheck");
 
 fn run(args: Value, check: bool) -> Value {
     module::run(
@@ -190,24 +190,24 @@ fn without_a_cluster_it_works_from_inputs() {
 }
 
 /// One test reads (and changes) the cluster-wide live state, so no other
-/// test of this binary sees its pools or kubeadm-config.
+/// test of this module sees its pools or kubeadm-config.
 #[test]
 fn live_state_from_the_cluster() {
-    let ns = common::namespace("live");
+    let ns = plane().namespace("live");
     let conn = json!({"kubeconfig": plane().kubeconfig.to_str().unwrap(), "live": true});
     let pool_name = common::unique_name("netcheck-pool");
     let pool = |vxlan: &str, ipip: &str| {
         json!({"apiVersion": "crd.projectcalico.org/v1", "kind": "IPPool", "metadata": {"name": pool_name},
             "spec": {"cidr": "192.168.0.0/16", "vxlanMode": vxlan, "ipipMode": ipip, "natOutgoing": true, "blockSize": 26}})
     };
-    common::apply_as("calico", &pool("Always", "Never"));
-    common::apply_as(
+    plane().apply_as("calico", &pool("Always", "Never"));
+    plane().apply_as(
         "kubeadm",
         &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kubeadm-config", "namespace": "kube-system"},
             "data": {"ClusterConfiguration": "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\nnetworking:\n  podSubnet: 192.168.0.0/16\n  serviceSubnet: 10.96.0.0/12\n"}}),
     );
     // The Service as alb_ingress (or a person) created it, with an assigned node port.
-    let svc = common::create(
+    let svc = plane().create(
         &json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "app-service", "namespace": ns},
         "spec": {"type": "NodePort", "selector": {"app": "myapp"}, "ports": [{"port": 80, "targetPort": 8080}]}}),
     );
@@ -215,8 +215,11 @@ fn live_state_from_the_cluster() {
     let mut a = app(&ns, None);
     a["certificate_discovery"] = json!(true);
     let args = with(seed(json!({"ingresses": [a]})), conn);
-    let before =
-        common::resource_version(&common::get("v1", "Service", Some(&ns), "app-service").unwrap());
+    let before = common::resource_version(
+        &plane()
+            .get("v1", "Service", Some(&ns), "app-service")
+            .unwrap(),
+    );
 
     let r = run(args.clone(), false);
     assert_eq!(r["failed"], json!(false), "{r}");
@@ -241,13 +244,17 @@ fn live_state_from_the_cluster() {
         "pool and kubeadm-config agree with the inputs: {mine:?}"
     );
     assert_eq!(
-        common::resource_version(&common::get("v1", "Service", Some(&ns), "app-service").unwrap()),
+        common::resource_version(
+            &plane()
+                .get("v1", "Service", Some(&ns), "app-service")
+                .unwrap()
+        ),
         before,
         "netcheck never writes"
     );
 
     // A pool that switched to IP-in-IP: the rules would miss protocol 4.
-    common::apply_as("calico", &pool("Never", "Always"));
+    plane().apply_as("calico", &pool("Never", "Always"));
     let r = run(args.clone(), false);
     assert_eq!(r["failed"], json!(true), "{r}");
     let f = finding(&r, "error", &format!("pool {pool_name} uses IP-in-IP"));
@@ -261,7 +268,7 @@ fn live_state_from_the_cluster() {
             .any(|x| x["proto"] == "4"),
         "{r}"
     );
-    common::delete("crd.projectcalico.org/v1", "IPPool", None, &pool_name);
+    plane().delete("crd.projectcalico.org/v1", "IPPool", None, &pool_name);
 
     // A fixed node port another Service holds is an error here too.
     let r = run(
@@ -281,7 +288,7 @@ fn live_state_from_the_cluster() {
         json!({"apiVersion": "crd.projectcalico.org/v1", "kind": "FelixConfiguration",
             "metadata": {"name": "default"}, "spec": {"vxlanPort": port}})
     };
-    common::apply_as("calico", &felix(4790));
+    plane().apply_as("calico", &felix(4790));
     let r = run(args.clone(), false);
     assert!(has_rule(&r, "udp", 4790, "sg-0bbbbbbbbbbbbbbbb"), "{r}");
     finding(
@@ -289,9 +296,8 @@ fn live_state_from_the_cluster() {
         "warning",
         "differs from the cluster's FelixConfiguration default vxlanPort 4790",
     );
-    common::apply_as("calico", &felix(4789));
-    // Later test binaries on this plane (bad_input's corpus) must not see it.
-    common::delete("v1", "ConfigMap", Some("kube-system"), "kubeadm-config");
+    plane().apply_as("calico", &felix(4789));
+    plane().delete("v1", "ConfigMap", Some("kube-system"), "kubeadm-config");
 }
 
 /// The controller's own worker rule spans [min, max] of the NodePorts
@@ -299,11 +305,11 @@ fn live_state_from_the_cluster() {
 /// is exposed too, and netcheck says so while its own rules stay exact.
 #[test]
 fn live_node_ports_show_what_the_controller_range_exposes() {
-    let ns = common::namespace("range");
+    let ns = plane().namespace("range");
     let mut ports: Vec<(i64, String)> = ["svc-a", "svc-b", "svc-c"]
         .iter()
         .map(|name| {
-            let s = common::create(&json!({"apiVersion": "v1", "kind": "Service",
+            let s = plane().create(&json!({"apiVersion": "v1", "kind": "Service",
                 "metadata": {"name": name, "namespace": ns},
                 "spec": {"type": "NodePort", "selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080}]}}));
             (s["spec"]["ports"][0]["nodePort"].as_i64().unwrap(), name.to_string())

@@ -7,9 +7,9 @@
 //! Both need root (chroot, `ip netns`) and skip with a message otherwise; the
 //! SSH test also needs sshd (Debian: openssh-server).
 
-mod common;
+use crate::common;
 
-use common::plane;
+use crate::common::plane;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -3,11 +3,13 @@
 //! plane; then the roles themselves with ansible-playbook, including
 //! module_defaults on the oldest and the newest ansible-core.
 
-mod common;
+use crate::common;
 
-use common::module::{self, Flags};
+use crate::common::module::{self, Flags};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
+
+module_plane!("role-vars");
 
 fn role(role: &str, variables: &[&str]) -> Value {
     json!({"role": role, "variables": variables})
@@ -21,7 +23,7 @@ fn pool(name: &str, cidr: &str) -> Value {
     json!({
         "name": name,
         "cidr": cidr,
-        "kubeconfig": common::plane().kubeconfig,
+        "kubeconfig": plane().kubeconfig,
     })
 }
 
@@ -41,7 +43,7 @@ fn unknown_role_variable_is_refused_before_anything_is_written() {
         "{m}"
     );
     assert!(m.contains("Fix: did you mean cni_pod_cidr?"), "{m}");
-    assert!(common::get(IPPOOL.0, IPPOOL.1, None, &name).is_none());
+    assert!(plane().get(IPPOOL.0, IPPOOL.1, None, &name).is_none());
 
     // Registered facts and the cni module's fact are the roles' own.
     args["_netpath_role"] = role(
@@ -50,8 +52,8 @@ fn unknown_role_variable_is_refused_before_anything_is_written() {
     );
     let o = module::run("ippool", args, Flags::default());
     assert_eq!(o.json["failed"], false, "{}", o.json);
-    assert!(common::get(IPPOOL.0, IPPOOL.1, None, &name).is_some());
-    common::delete(IPPOOL.0, IPPOOL.1, None, &name);
+    assert!(plane().get(IPPOOL.0, IPPOOL.1, None, &name).is_some());
+    plane().delete(IPPOOL.0, IPPOOL.1, None, &name);
 }
 
 #[test]
@@ -74,7 +76,7 @@ fn string_where_a_role_list_goes_is_refused_with_the_list_to_write() {
         m.contains("Fix: write a YAML list: cni_vpc_cidrs: [10.0.0.0/16, 10.1.0.0/16]"),
         "{m}"
     );
-    assert!(common::get(IPPOOL.0, IPPOOL.1, None, &name).is_none());
+    assert!(plane().get(IPPOOL.0, IPPOOL.1, None, &name).is_none());
 
     // The preflight: netcheck run by its role refuses it too, naming the
     // variable the user set.
@@ -95,7 +97,7 @@ fn string_where_a_role_list_goes_is_refused_with_the_list_to_write() {
     let o = module::run("ippool", args, Flags::default());
     assert!(!msg(&o).contains("YAML list"), "{}", o.json);
     if o.json["failed"] == false {
-        common::delete(IPPOOL.0, IPPOOL.1, None, &name);
+        plane().delete(IPPOOL.0, IPPOOL.1, None, &name);
     }
 }
 
@@ -109,7 +111,7 @@ fn ip_target_app() -> Value {
 
 #[test]
 fn errors_through_a_role_name_the_role_variable() {
-    let base = json!({"ingresses": ip_target_app(), "kubeconfig": common::plane().kubeconfig});
+    let base = json!({"ingresses": ip_target_app(), "kubeconfig": plane().kubeconfig});
     let mut args = base.clone();
     args["_netpath_role"] = role("alb_ingress", &["alb_ingress_apps", "cni_plugin"]);
     let o = module::run(
@@ -215,7 +217,7 @@ fn errors_through_a_role_name_the_role_variable() {
 
 #[test]
 fn the_role_connection_wins_only_when_the_role_variable_is_set() {
-    let p = common::plane();
+    let p = plane();
     // kubeconfig as module_defaults give it, the role passing none: used.
     let o = module::run_env(
         "netcheck",
@@ -367,7 +369,7 @@ fn site_play(pool: &str, connection: &str, extra: &str) -> String {
 
 #[test]
 fn roles_take_module_defaults_and_refuse_typos_and_strings_for_lists() {
-    let p = common::plane();
+    let p = plane();
     let play = Play::new();
     let defaults = format!(
         "  module_defaults:\n    group/netpath.calico_alb.k8s:\n      kubeconfig: {}\n      context: admin",
@@ -394,10 +396,10 @@ fn roles_take_module_defaults_and_refuse_typos_and_strings_for_lists() {
             "{core}: {out}"
         );
         assert!(
-            common::get(IPPOOL.0, IPPOOL.1, None, &name).is_some(),
+            plane().get(IPPOOL.0, IPPOOL.1, None, &name).is_some(),
             "{core}: {out}"
         );
-        common::delete(IPPOOL.0, IPPOOL.1, None, &name);
+        plane().delete(IPPOOL.0, IPPOOL.1, None, &name);
 
         // The role variable, when set, wins, and the error names it.
         let (ok, out) = play.run(
@@ -430,7 +432,7 @@ fn roles_take_module_defaults_and_refuse_typos_and_strings_for_lists() {
             "{core}: {out}"
         );
         assert!(
-            common::get(IPPOOL.0, IPPOOL.1, None, &name).is_none(),
+            plane().get(IPPOOL.0, IPPOOL.1, None, &name).is_none(),
             "{core}: {out}"
         );
 
@@ -450,7 +452,7 @@ fn roles_take_module_defaults_and_refuse_typos_and_strings_for_lists() {
         );
         assert!(!out.contains("Apply the Calico IPPool"), "{core}: {out}");
         assert!(
-            common::get(IPPOOL.0, IPPOOL.1, None, &name).is_none(),
+            plane().get(IPPOOL.0, IPPOOL.1, None, &name).is_none(),
             "{core}: {out}"
         );
     }
@@ -595,12 +597,12 @@ fn role_step_sets_the_provider_id_from_the_hosts_own_metadata() {
         std::process::id() % 250 + 1,
         name.len() % 250 + 1
     );
-    let p = common::plane();
+    let p = plane();
     p.create(&json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}}));
     struct Gone(String);
     impl Drop for Gone {
         fn drop(&mut self) {
-            common::delete("v1", "Node", None, &self.0);
+            plane().delete("v1", "Node", None, &self.0);
         }
     }
     let _gone = Gone(name.clone());
@@ -609,8 +611,7 @@ fn role_step_sets_the_provider_id_from_the_hosts_own_metadata() {
             "lastHeartbeatTime": "2026-12-01T00:00:00Z", "lastTransitionTime": "2026-12-01T00:00:00Z"}]}});
     let n = name.clone();
     common::block_on(async move {
-        let api: kube::Api<k8s_openapi::api::core::v1::Node> =
-            kube::Api::all(common::plane().client());
+        let api: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(plane().client());
         api.patch_status(
             &n,
             &kube::api::PatchParams::default(),
@@ -644,7 +645,7 @@ fn role_step_sets_the_provider_id_from_the_hosts_own_metadata() {
         )
     };
     let provider_id =
-        || common::get("v1", "Node", None, &name).unwrap()["spec"]["providerID"].clone();
+        || plane().get("v1", "Node", None, &name).unwrap()["spec"]["providerID"].clone();
     let (ok, out) = play.run(&venv, &playbook(true));
     assert!(ok, "{out}");
     assert!(

@@ -4,9 +4,7 @@
 //! the CLI) is searched for the bearer tokens, the client key material and
 //! the no_log values that went in.
 
-mod common;
-
-use common::{module, plane};
+use crate::common::{self, module, plane};
 use serde_json::{Value, json};
 
 fn cm(ns: &str, name: &str) -> Value {

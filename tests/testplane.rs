@@ -1,9 +1,7 @@
 //! The test plane itself (scripts/testplane + tests/common): real TLS, the
 //! three credentials, the project CRDs, and isolation/cleanup of planes.
 
-mod common;
-
-use common::{Plane, block_on, plane};
+use crate::common::{self, Plane, block_on, plane};
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};

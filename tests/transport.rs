@@ -3,9 +3,7 @@
 //! and the module reading its arguments on stdin as the action plugin sends
 //! them.
 
-mod common;
-
-use common::{module, plane};
+use crate::common::{self, module, plane};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};

@@ -1,6 +1,5 @@
 //! An IMDSv2 instance metadata service for one instance, on loopback: like a
 //! hardened instance it answers only requests carrying its session token.
-#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;

@@ -3,11 +3,10 @@
 //! Balancer Controller v3.5.0), and what the tests read from it: the emulated
 //! AWS (through boto3, `tools/lbc/aws.py`), the controller's metrics and log.
 //!
-//! One rig per test binary, shared; its tests run one at a time (`Rig::begin`)
+//! One rig for the test binary, shared; its tests run one at a time (`Rig::begin`)
 //! because the controller's AWS calls, its worker-SG rule and its log are
 //! global. A second rig with the LBC's webhooks starts on a fresh plane.
 //! When ../shared is absent the harness exits 3 and `rig()` returns None.
-#![allow(dead_code)]
 
 use crate::common::{self, Plane, block_on};
 use serde_json::{Value, json};
@@ -72,6 +71,24 @@ fn get_with(cell: &'static OnceLock<Started>, flags: &[&str]) -> Option<&'static
         }
         Err(e) => panic!("controller rig unavailable: {e}"),
     }
+}
+
+/// The alb_ingress options site.yml passes (roles/alb_ingress), from the
+/// seed's inventory/group_vars/all.yml, with the apps moved into `ns`.
+pub fn seed_args(ns: &str) -> Value {
+    let text = std::fs::read_to_string(root().join("inventory/group_vars/all.yml")).unwrap();
+    let v: Value = serde_saphyr::from_str(&text).unwrap();
+    let mut apps = v["alb_ingress_ingresses"].clone();
+    for a in apps.as_array_mut().unwrap() {
+        a["namespace"] = json!(ns);
+    }
+    json!({
+        "cni_plugin": v["cni_plugin"], "pod_cidr": v["cni_pod_cidr"], "vpc_cidrs": v["cni_vpc_cidrs"],
+        "node_port_range": v["alb_ingress_node_port_range"],
+        "ingress_class": {"name": v["alb_ingress_class_name"]},
+        "ingress_class_annotation": v["alb_ingress_class_annotation"],
+        "ingresses": apps,
+    })
 }
 
 fn root() -> &'static Path {

@@ -1,14 +1,36 @@
-//! Shared integration-test helpers: one real kube-apiserver + etcd per test
-//! binary (`scripts/testplane`), and sync CRUD helpers for plain `#[test]` fns.
+//! Shared integration-test helpers: one real kube-apiserver + etcd for the
+//! test binary (`scripts/testplane`), and sync CRUD helpers for plain
+//! `#[test]` fns.
 //!
 //! Set `NETPATH_TEST_PLANE_DIR` to a directory where `scripts/testplane up`
 //! already runs to reuse that plane (it is never stopped by the tests).
 //! There are no controllers: namespaces never finish deleting and there is no
 //! garbage collection, so every test works in its own `namespace(..)`.
-#![allow(dead_code)]
+//!
+//! Every module's tests run at the same time in this one process: a module
+//! whose tests write cluster-wide objects that others read (the
+//! FelixConfiguration `default`, kube-system/kubeadm-config, IPPools, Nodes)
+//! or that judge the whole cluster (every pool, every Node, a snapshot of
+//! every namespace) takes a plane of its own with `module_plane!()`, and
+//! then uses `plane().get(..)` rather than the free functions below, which
+//! are the shared plane's.
 
 pub mod imds;
+pub mod lbc;
 pub mod module;
+
+/// Defines `fn plane()` for a test module whose tests must not share the
+/// plane with other modules (see the module doc): one plane of its own,
+/// started on first use, shared by that module's tests.
+macro_rules! module_plane {
+    ($prefix:literal) => {
+        fn plane() -> &'static $crate::common::Plane {
+            static PLANE: std::sync::OnceLock<Result<$crate::common::Plane, String>> =
+                std::sync::OnceLock::new();
+            $crate::common::started(&PLANE, || $crate::common::start_private($prefix))
+        }
+    };
+}
 
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -38,23 +60,25 @@ pub struct Plane {
     owned: bool,
 }
 
-/// The plane of this test binary, started on first use. It is stopped (and its
-/// temp dir removed) by the script's watcher once this process exits.
+/// The plane the test modules share, started on first use. It is stopped
+/// (and its temp dir removed) by the script's watcher once this process exits.
 pub fn plane() -> &'static Plane {
     static PLANE: OnceLock<Result<Plane, String>> = OnceLock::new();
-    // Keep the error: a failed start must not be retried by every test.
-    let p = PLANE.get_or_init(|| {
+    started(&PLANE, || {
         if let Some(dir) = std::env::var_os("NETPATH_TEST_PLANE_DIR").filter(|d| !d.is_empty()) {
             return Plane::attach(Path::new(&dir));
         }
-        let dir = tempfile::Builder::new()
-            .prefix("netpath-plane-")
-            .tempdir()
-            .map_err(|e| format!("temp dir: {e}"))?
-            .keep();
-        Plane::start_with(&dir, &["--rm"])
-    });
-    match p {
+        start_private("plane")
+    })
+}
+
+/// The plane in `cell`, started by `start` once. The error is kept: a failed
+/// start must not be retried by every test.
+pub fn started(
+    cell: &'static OnceLock<Result<Plane, String>>,
+    start: impl FnOnce() -> Result<Plane, String>,
+) -> &'static Plane {
+    match cell.get_or_init(start) {
         Ok(p) => p,
         Err(e) => panic!("test plane unavailable: {e}"),
     }
@@ -298,22 +322,27 @@ impl Plane {
     }
 }
 
-/// Runs a future to completion on a fresh current-thread runtime. Works from
-/// plain `#[test]` fns and from inside a runtime (it then uses a helper thread,
-/// since runtimes cannot nest).
 /// A plane of the calling test's own, for tests that write cluster-wide
 /// objects which would change what other tests meet on the shared plane
 /// (fail-closed webhook configurations, replaced CRDs). Stopped by its
 /// watcher when this process exits, or by `stop()`.
 pub fn private_plane(prefix: &str) -> Plane {
+    start_private(prefix).unwrap_or_else(|e| panic!("private plane: {e}"))
+}
+
+/// Starts a plane in a new temp dir `netpath-PREFIX-*`, removed when it stops.
+pub fn start_private(prefix: &str) -> Result<Plane, String> {
     let dir = tempfile::Builder::new()
         .prefix(&format!("netpath-{prefix}-"))
         .tempdir()
-        .map(|d| d.keep())
-        .unwrap_or_else(|e| panic!("temp dir: {e}"));
-    Plane::start_with(&dir, &["--rm"]).unwrap_or_else(|e| panic!("private plane: {e}"))
+        .map_err(|e| format!("temp dir: {e}"))?
+        .keep();
+    Plane::start_with(&dir, &["--rm"])
 }
 
+/// Runs a future to completion on a fresh current-thread runtime. Works from
+/// plain `#[test]` fns and from inside a runtime (it then uses a helper thread,
+/// since runtimes cannot nest).
 pub fn block_on<F>(fut: F) -> F::Output
 where
     F: Future + Send,
