@@ -69,8 +69,9 @@ pub struct Variable {
     /// The Ansible type: str, int, bool, list, dict.
     pub kind: String,
     /// A renamed variable: the new name, and the version that drops the old
-    /// one (the spec's `removed_in_version`; its description names the new
-    /// variable first as C(new)).
+    /// one, from its spec's description ("Deprecated, renamed to C(new) ...;
+    /// removed in netpath.calico_alb 1.0.0."; the role argument-spec schema
+    /// has no deprecation keys).
     pub renamed: Option<(String, String)>,
 }
 
@@ -96,21 +97,19 @@ fn roles() -> &'static Roles {
                 if variables.iter().any(|v| v.name == *name) {
                     continue;
                 }
-                let renamed = o.get("removed_in_version").and_then(|version| {
-                    let doc = match &o["description"] {
-                        Value::Array(a) => a.first().cloned().unwrap_or_default(),
-                        d => d.clone(),
-                    };
-                    let doc = doc.as_str()?;
-                    let start = doc.find("C(")? + 2;
-                    let end = start + doc[start..].find(')')?;
-                    Some((
-                        doc[start..end].to_string(),
-                        version
-                            .as_str()
-                            .map_or_else(|| version.to_string(), str::to_string),
-                    ))
-                });
+                // "Deprecated, renamed to C(new) ...; removed in <collection> <version>."
+                let renamed = o["description"]
+                    .as_array()
+                    .and_then(|d| d.first())
+                    .or(Some(&o["description"]))
+                    .and_then(Value::as_str)
+                    .and_then(|doc| doc.strip_prefix("Deprecated, renamed to C("))
+                    .and_then(|rest| {
+                        let new = rest.split(')').next()?;
+                        let version = rest.split("removed in netpath.calico_alb ").nth(1)?;
+                        let version = version.trim_end_matches(['.', ' ']);
+                        Some((new.to_string(), version.to_string()))
+                    });
                 variables.push(Variable {
                     role: if name.starts_with(SHARED_PREFIX) {
                         "*"
