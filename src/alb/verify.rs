@@ -4,6 +4,7 @@
 //! controller's own words (its Events) next to the fix netpath knows.
 
 use super::model::{Plan, Port};
+use crate::aws::health::{self, Target};
 use crate::error::{Error, Result};
 use crate::kube::read;
 use kube::core::params::ListParams;
@@ -108,16 +109,72 @@ fn latest(evs: &[Value]) -> Option<(String, String, String)> {
     })
 }
 
+/// Target health from AWS, when the AWS reads are on.
+pub struct Aws {
+    pub reader: health::Reader,
+    /// Asked for (`aws: true`): a failed read keeps the wait from
+    /// succeeding. Otherwise it is a warning and registration is enough.
+    pub required: bool,
+    /// Set when an optional read failed: health is not asked again.
+    failed: Option<String>,
+}
+
+impl Aws {
+    pub fn new(required: bool) -> Aws {
+        Aws {
+            reader: health::Reader::default(),
+            required,
+            failed: None,
+        }
+    }
+}
+
+/// What the wait found: per Ingress its ALB and backends, and warnings
+/// (unhealthy targets beside healthy ones, an optional AWS read that failed).
+pub struct Built {
+    pub ingresses: Value,
+    pub warnings: Vec<String>,
+}
+
 struct Round {
     ingresses: Vec<Value>,
     problems: Vec<String>,
+    warnings: Vec<String>,
     done: bool,
 }
 
-async fn round(client: &kube::Client, plan: &Plan) -> Result<Round> {
+/// A backend's state from its targets: healthy once one target is (the ALB
+/// then serves), unhealthy when none is and none is still settling.
+fn health_state(targets: &[Target]) -> &'static str {
+    if targets.iter().any(Target::healthy) {
+        "healthy"
+    } else if targets.is_empty() || targets.iter().any(Target::settling) {
+        "registering"
+    } else {
+        "unhealthy"
+    }
+}
+
+fn target_text(t: &Target) -> String {
+    let mut s = format!("{} is {}", t.id, t.state);
+    if let Some(r) = &t.reason {
+        s.push_str(&format!(" ({r}"));
+        if let Some(d) = &t.description {
+            s.push_str(&format!(": {d}"));
+        }
+        s.push(')');
+    }
+    if let Some(fix) = t.reason.as_deref().and_then(health::fix_for) {
+        s.push_str(&format!(" Fix: {fix}"));
+    }
+    s
+}
+
+async fn round(client: &kube::Client, plan: &Plan, mut aws: Option<&mut Aws>) -> Result<Round> {
     let mut out = Round {
         ingresses: Vec::new(),
         problems: Vec::new(),
+        warnings: Vec::new(),
         done: true,
     };
     for app in plan.apps.iter().filter(|a| a.present) {
@@ -184,11 +241,71 @@ async fn round(client: &kube::Client, plan: &Plan) -> Result<Round> {
                     _ => {}
                 }
             }
-            if state != "registered" {
+            let mut targets = Value::Null;
+            let health = match (aws.as_deref_mut(), arn.as_str()) {
+                (Some(a), Some(arn)) if a.failed.is_none() => Some((a, arn)),
+                _ => None,
+            };
+            if let Some((a, arn)) = health {
+                match a.reader.targets(arn).await {
+                    Ok(ts) => {
+                        let what = format!(
+                            "target group {arn} of {ns}/{} (Service {})",
+                            app.name, b.service
+                        );
+                        state = match health_state(&ts) {
+                            "healthy" => {
+                                let sick: Vec<String> = ts
+                                    .iter()
+                                    .filter(|t| !t.healthy())
+                                    .map(target_text)
+                                    .collect();
+                                if !sick.is_empty() {
+                                    out.warnings.push(format!("{what}: {}", sick.join("; ")));
+                                }
+                                "healthy"
+                            }
+                            "unhealthy" => {
+                                let all: Vec<String> = ts.iter().map(target_text).collect();
+                                out.problems.push(format!(
+                                    "{what} has no healthy target: {}",
+                                    all.join("; ")
+                                ));
+                                "unhealthy"
+                            }
+                            // Registered but not checked yet: not a verdict.
+                            _ if state == "failing" => state,
+                            _ => "registering",
+                        };
+                        targets = serde_json::to_value(&ts).unwrap_or(Value::Null);
+                    }
+                    Err(e) if a.required => {
+                        out.problems.push(e);
+                        state = "unknown";
+                    }
+                    Err(e) => {
+                        out.warnings.push(format!(
+                            "{e}; target health was not read (set aws: true to require it), \
+                             so the wait ended at registration"
+                        ));
+                        a.failed = Some(e);
+                    }
+                }
+            }
+            let want = match aws.as_deref() {
+                Some(a) if a.failed.is_none() => "healthy",
+                _ => "registered",
+            };
+            if state != want {
                 out.done = false;
             }
-            backends.push(json!({"service": b.service, "port": port_text(&b.port),
-                "target_group_binding": name, "target_group_arn": arn, "state": state}));
+            let mut backend = json!({"service": b.service, "port": port_text(&b.port),
+                "hostname": hostname, "target_group_binding": name, "target_group_arn": arn,
+                "state": state});
+            if !targets.is_null() {
+                backend["targets"] = targets;
+            }
+            backends.push(backend);
         }
         out.ingresses.push(json!({"namespace": ns, "name": app.name,
             "hostname": hostname, "backends": backends}));
@@ -204,20 +321,27 @@ fn quote(what: &str, reason: &str, msg: &str) -> String {
     s
 }
 
-/// Waits up to `timeout`; Ok with what was built, or the controller's words.
+/// Waits up to `timeout`; Ok with what was built, or the controller's
+/// words (and the ALB's, with `aws`).
 pub async fn wait(
     client: &kube::Client,
     plan: &Plan,
     timeout: Duration,
-) -> std::result::Result<Value, (Error, Value)> {
+    mut aws: Option<&mut Aws>,
+) -> std::result::Result<Built, (Error, Value)> {
     let start = Instant::now();
     loop {
-        let r = match round(client, plan).await {
+        let r = match round(client, plan, aws.as_deref_mut()).await {
             Ok(r) => r,
             Err(e) => return Err((e, Value::Null)),
         };
         if r.done {
-            return Ok(json!(r.ingresses));
+            let mut warnings = r.warnings;
+            warnings.dedup();
+            return Ok(Built {
+                ingresses: json!(r.ingresses),
+                warnings,
+            });
         }
         if start.elapsed() >= timeout {
             let why = if r.problems.is_empty() {
@@ -259,6 +383,34 @@ mod tests {
                 .contains("internet gateway")
         );
         assert_eq!(fix_for("something new"), None);
+    }
+
+    fn target(id: &str, state: &str, reason: Option<&str>) -> Target {
+        Target {
+            id: id.into(),
+            port: Some(31555),
+            state: state.into(),
+            reason: reason.map(str::to_string),
+            description: None,
+        }
+    }
+
+    #[test]
+    fn one_healthy_target_serves_none_is_a_verdict_only_once_checked() {
+        let ok = target("i-1", "healthy", None);
+        let stopped = target("i-2", "unused", Some("Target.InvalidState"));
+        let initial = target("i-3", "initial", Some("Elb.InitialHealthChecking"));
+        assert_eq!(health_state(&[ok.clone(), stopped.clone()]), "healthy");
+        assert_eq!(health_state(std::slice::from_ref(&stopped)), "unhealthy");
+        assert_eq!(health_state(&[stopped.clone(), initial]), "registering");
+        assert_eq!(health_state(&[]), "registering");
+        let text = target_text(&stopped);
+        assert!(
+            text.starts_with("i-2 is unused (Target.InvalidState)"),
+            "{text}"
+        );
+        assert!(text.contains("Fix: the instance is stopped"), "{text}");
+        assert_eq!(target_text(&ok), "i-1 is healthy");
     }
 
     #[test]

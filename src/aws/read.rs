@@ -69,7 +69,7 @@ pub struct Outcome {
     pub secrets: Vec<String>,
 }
 
-fn err_text<E, R>(op: &str, e: SdkError<E, R>) -> String
+pub(crate) fn err_text<E, R>(op: &str, e: SdkError<E, R>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -100,8 +100,11 @@ fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Fi
     b.build()
 }
 
-pub async fn read(q: &Query) -> Outcome {
-    let mut out = Outcome::default();
+/// The SDK configuration every AWS read shares: the standard chain, rustls
+/// with ring, short timeouts (a check must not hang on an unreachable
+/// endpoint). Credentials are resolved up front, for a clear error when
+/// there are none and for the redactor: their values are returned.
+pub async fn config(region: Option<&str>) -> Result<(aws_config::SdkConfig, Vec<String>), String> {
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
@@ -116,42 +119,48 @@ pub async fn read(q: &Query) -> Outcome {
                 .operation_timeout(Duration::from_secs(20))
                 .build(),
         );
-    if let Some(r) = &q.region {
-        loader = loader.region(Region::new(r.clone()));
+    if let Some(r) = region {
+        loader = loader.region(Region::new(r.to_string()));
     }
     let config = loader.load().await;
-    out.region = config.region().map(ToString::to_string);
-    if out.region.is_none() {
-        out.errors.push(
+    if config.region().is_none() {
+        return Err(
             "no AWS region is configured (region, AWS_REGION, or the profile's region)".into(),
         );
-        return out;
     }
-    // Resolve credentials once, up front: a clear error when there are none,
-    // and their values for the redactor.
-    match config.credentials_provider() {
-        None => {
-            out.errors.push("no AWS credentials provider".into());
+    let Some(p) = config.credentials_provider() else {
+        return Err("no AWS credentials provider".into());
+    };
+    use aws_credential_types::provider::ProvideCredentials;
+    match p.provide_credentials().await {
+        Ok(c) => {
+            let mut secrets = vec![
+                c.access_key_id().to_string(),
+                c.secret_access_key().to_string(),
+            ];
+            secrets.extend(c.session_token().map(str::to_string));
+            Ok((config, secrets))
+        }
+        Err(e) => Err(format!(
+            "no AWS credentials: {}",
+            aws_sdk_ec2::error::DisplayErrorContext(&e)
+        )),
+    }
+}
+
+pub async fn read(q: &Query) -> Outcome {
+    let mut out = Outcome::default();
+    let config = match config(q.region.as_deref()).await {
+        Ok((config, secrets)) => {
+            out.secrets = secrets;
+            config
+        }
+        Err(e) => {
+            out.errors.push(e);
             return out;
         }
-        Some(p) => {
-            use aws_credential_types::provider::ProvideCredentials;
-            match p.provide_credentials().await {
-                Ok(c) => {
-                    out.secrets.push(c.access_key_id().to_string());
-                    out.secrets.push(c.secret_access_key().to_string());
-                    out.secrets.extend(c.session_token().map(str::to_string));
-                }
-                Err(e) => {
-                    out.errors.push(format!(
-                        "no AWS credentials: {}",
-                        aws_sdk_ec2::error::DisplayErrorContext(&e)
-                    ));
-                    return out;
-                }
-            }
-        }
-    }
+    };
+    out.region = config.region().map(ToString::to_string);
     let ec2 = aws_sdk_ec2::Client::new(&config);
     let mut calls: BTreeMap<&'static str, u32> = BTreeMap::new();
 

@@ -187,6 +187,9 @@ const OPTIONS: &[OptSpec] = &[
     OptSpec::new("wait_timeout", Kind::Int)
         .default("300")
         .doc("Seconds O(wait) waits for the controller."),
+    OptSpec::new("aws", Kind::Bool).doc(
+        "With O(wait), also ask AWS how the ALB sees each target (DescribeTargetHealth, one call per target group and poll) and wait until every backend has a healthy target; a target group without one fails the wait with each target's state, AWS's reason code and netpath's fix. Default: on when AWS credentials are configured (environment or profile), as for netcheck; with C(true) a failed AWS read fails the wait, otherwise it is a warning and the wait ends at registration. Credentials never appear in the output.",
+    ),
 ];
 
 pub const MODULE: ModuleDef = ModuleDef {
@@ -249,7 +252,7 @@ pub const MODULE: ModuleDef = ModuleDef {
   sample:
     - {kind: Service, api_version: v1, namespace: default, name: app-service, action: created}
 load_balancers:
-  description: With O(wait), per Ingress what the controller built, as far as it got - hostname (the ALB's DNS name) and per backend the TargetGroupBinding, its target group ARN and state (registered, pending, failing).
+  description: With O(wait), per Ingress what the controller built, as far as it got - hostname (the ALB's DNS name) and per backend the ALB's hostname, the TargetGroupBinding, its target group ARN and state (pending, failing, registered; with O(aws) registering, healthy or unhealthy) and, with O(aws), its targets (id, port, state, AWS's reason and description).
   returned: when wait is true
   type: list
   elements: dict
@@ -258,7 +261,15 @@ load_balancers:
       name: app-ingress
       hostname: k8s-default-appingre-9064e365ff-1.eu-west-1.elb.amazonaws.com
       backends:
-        - {service: app-service, port: "80", target_group_binding: k8s-default-appservi-0a1b2c3d4e, target_group_arn: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/k8s-default-appservi-0a1b2c3d4e/0123456789abcdef", state: registered}
+        - service: app-service
+          port: "80"
+          hostname: k8s-default-appingre-9064e365ff-1.eu-west-1.elb.amazonaws.com
+          target_group_binding: k8s-default-appservi-0a1b2c3d4e
+          target_group_arn: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/k8s-default-appservi-0a1b2c3d4e/0123456789abcdef"
+          state: healthy
+          targets:
+            - {id: i-0a1b2c3d4e5f60001, port: 31234, state: healthy}
+            - {id: i-0a1b2c3d4e5f60002, port: 31234, state: unhealthy, reason: Target.Timeout, description: Request timed out}
 ingresses:
   description: Per Ingress, the target type used and the Services with their node ports as assigned on the cluster (null in check mode before creation).
   returned: success
@@ -358,9 +369,20 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         let timeout = std::time::Duration::from_secs(
             ctx.params.int("wait_timeout").unwrap_or(300).max(1) as u64,
         );
-        match verify::wait(client, &plan, timeout).await {
+        let asked = ctx.params.get("aws").and_then(Value::as_bool);
+        let mut aws = asked
+            .unwrap_or_else(crate::aws::read::credentials_configured)
+            .then(|| verify::Aws::new(asked == Some(true)));
+        let waited = verify::wait(client, &plan, timeout, aws.as_mut()).await;
+        if let Some(a) = &aws {
+            ctx.redactor.extend(a.reader.secrets.iter().cloned());
+        }
+        match waited {
             Ok(built) => {
-                outcome.extra.insert("load_balancers".into(), built);
+                outcome
+                    .extra
+                    .insert("load_balancers".into(), built.ingresses);
+                ctx.warnings.extend(built.warnings);
             }
             Err((error, built)) => {
                 let mut extra = std::mem::take(&mut outcome.extra);
