@@ -2,6 +2,7 @@
 
 pub mod roles;
 pub mod vars;
+pub mod verify;
 
 use crate::ansible;
 use crate::protocol::ModuleInput;
@@ -16,6 +17,7 @@ USAGE:
     netpath diff   -f FILE [options]          show what apply would change; writes nothing
     netpath check  -f VARS.yml [-o FORMAT]    check the whole ALB → NodePort → pod path from role variables
     netpath render -f VARS.yml                print the IngressClass, Service and Ingress YAML of role variables
+    netpath verify -f VARS.yml [--timeout S]  after apply: wait for the ALB and healthy targets; reads only
     netpath doc MODULE                        print a module's documentation (Ansible sidecar YAML)
     netpath --version
 
@@ -31,7 +33,9 @@ OPTIONS:
 
 Exit status: 0 success, 1 failure, 2 invalid usage or input.";
 
-const COMMANDS: &[&str] = &["apply", "delete", "diff", "doc", "help", "check", "render"];
+const COMMANDS: &[&str] = &[
+    "apply", "delete", "diff", "doc", "help", "check", "render", "verify",
+];
 
 pub fn is_command(s: &str) -> bool {
     COMMANDS.contains(&s)
@@ -71,6 +75,7 @@ pub fn main(args: &[String]) -> i32 {
         "apply" | "delete" | "diff" => manifest_command(cmd, &args[1..]),
         "check" => vars::check(&args[1..]),
         "render" => vars::render(&args[1..]),
+        "verify" => verify::main(&args[1..]),
         other => {
             eprintln!("netpath: unknown command {other:?}\n\n{HELP}");
             2

@@ -423,3 +423,170 @@ fn aws_errors_are_findings_and_credentials_never_leak() {
     assert_eq!(r["aws"]["read"], json!(true), "{}", r["aws"]);
     assert!(!r.to_string().contains(secret));
 }
+
+/// `wait: true` with the AWS reads: the ALB's own view of each target
+/// (DescribeTargetHealth). Both workers running: the backend is healthy and
+/// its targets are returned. Both stopped: the wait fails within its
+/// timeout naming each instance, AWS's reason code and netpath's fix. One
+/// stopped: the wait succeeds on the other and warns about this one.
+#[test]
+fn wait_with_aws_reads_reports_each_targets_health() {
+    let Some((rig, t)) = begin("health") else {
+        return;
+    };
+    let mut a = args(rig, &t.ns);
+    a.as_object_mut().unwrap().remove("cluster_name");
+    a["wait"] = json!(true);
+    a["wait_timeout"] = json!(90);
+    let e = env(rig);
+    let e: Vec<(&str, &str)> = e.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let run = |a: &Value| {
+        common::module::run_env(
+            "alb_ingress",
+            a.clone(),
+            common::module::Flags::default(),
+            &e,
+        )
+    };
+
+    let out = run(&a);
+    let r = &out.json;
+    assert_eq!(r["failed"], json!(false), "{r}");
+    let backend = &r["load_balancers"][0]["backends"][0];
+    assert_eq!(backend["state"], "healthy", "{r}");
+    assert!(
+        backend["hostname"]
+            .as_str()
+            .is_some_and(|h| h.contains(".elb.")),
+        "{r}"
+    );
+    let mut ids: Vec<&str> = backend["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            assert_eq!(t["state"], "healthy", "{r}");
+            assert_eq!(t["port"], json!(31555), "{r}");
+            t["id"].as_str().unwrap()
+        })
+        .collect();
+    ids.sort();
+    let mut want = rig.instance_ids();
+    want.sort();
+    assert_eq!(ids, want, "{r}");
+    let secret = rig.env("AWS_SECRET_ACCESS_KEY");
+    assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret));
+
+    // `netpath verify` reads the same from the role variables, writing nothing.
+    let vars = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        vars.path(),
+        serde_json::to_string(&json!({
+            "cni_plugin": "calico", "cni_pod_cidr": a["pod_cidr"], "cni_vpc_cidrs": a["vpc_cidrs"],
+            "alb_ingress_ingresses": a["ingresses"],
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let verify = |extra: &[&str]| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("netpath"));
+        cmd.args(["verify", "-f", vars.path().to_str().unwrap()])
+            .args([
+                "--kubeconfig",
+                rig.plane.kubeconfig.to_str().unwrap(),
+                "--aws",
+            ])
+            .args(extra)
+            .envs(e.iter().copied());
+        let out = cmd.output().unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        );
+        assert!(!stdout.contains(secret) && !stderr.contains(secret));
+        (out.status.code(), stdout, stderr)
+    };
+    let rv = t
+        .rig
+        .plane
+        .get(
+            "networking.k8s.io/v1",
+            "Ingress",
+            Some(&t.ns),
+            "app-ingress",
+        )
+        .unwrap()["metadata"]["resourceVersion"]
+        .clone();
+    let (code, stdout, stderr) = verify(&["-o", "json"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["built"], json!(true), "{v}");
+    assert_eq!(v["load_balancers"], r["load_balancers"], "{v}");
+    let (code, stdout, stderr) = verify(&[]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let host = backend["hostname"].as_str().unwrap();
+    assert!(
+        stdout.contains(&format!("Ingress {}/app-ingress: {host}", t.ns)),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("    {}:31555  healthy", want[0])),
+        "{stdout}"
+    );
+    assert_eq!(
+        t.rig
+            .plane
+            .get(
+                "networking.k8s.io/v1",
+                "Ingress",
+                Some(&t.ns),
+                "app-ingress"
+            )
+            .unwrap()["metadata"]["resourceVersion"],
+        rv,
+        "verify writes nothing"
+    );
+
+    // Both workers stopped: no healthy target, in AWS's words.
+    rig.aws("instances", &["stop"]);
+    let _start = Undo(rig, "instances", vec!["start".into()]);
+    a["wait_timeout"] = json!(5);
+    let started = std::time::Instant::now();
+    let r = run(&a).json;
+    assert_eq!(r["failed"], json!(true), "{r}");
+    let msg = r["msg"].as_str().unwrap();
+    for id in &want {
+        assert!(
+            msg.contains(&format!("{id} is unused (Target.InvalidState")),
+            "{msg}"
+        );
+    }
+    assert!(
+        msg.contains("has no healthy target") && msg.contains("Fix: the instance is stopped"),
+        "{msg}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        r["load_balancers"][0]["backends"][0]["state"], "unhealthy",
+        "{r}"
+    );
+
+    // One back: the ALB serves again; the stopped one is a warning.
+    rig.aws("instances", &["start", "1"]);
+    let r = run(&a).json;
+    assert_eq!(r["failed"], json!(false), "{r}");
+    assert_eq!(
+        r["load_balancers"][0]["backends"][0]["state"], "healthy",
+        "{r}"
+    );
+    let stopped = &rig.instance_ids()[1];
+    let warned = r["warnings"].to_string();
+    assert!(
+        warned.contains(&format!("{stopped} is unused (Target.InvalidState")),
+        "{r}"
+    );
+}

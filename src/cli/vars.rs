@@ -679,18 +679,44 @@ fn print_text(r: &netcheck::Report, worker: &str) {
     );
 }
 
+/// The alb_ingress module's options from role variables, validated as the
+/// module validates them (`extra`: options no variable sets, such as the
+/// connection); the variable behind each option, for messages.
+pub(super) fn alb_ingress_params(
+    cmd: &str,
+    vars: &Map<String, Value>,
+    extra: Map<String, Value>,
+) -> Result<(Params, Vec<(String, String)>), i32> {
+    let (mut opts, used) = match to_options(vars, &render_table()) {
+        Ok(o) => o,
+        Err(errors) => return Err(usage_errors(cmd, &errors)),
+    };
+    opts.extend(extra);
+    match validate(&alb_ingress::MODULE, &opts) {
+        Ok(p) => Ok((p, used)),
+        Err(errors) => Err(usage_errors(cmd, &rename_text(errors, &used))),
+    }
+}
+
+/// Reads VARS.yml for a command that takes only `-f` (and its own flags,
+/// parsed by the caller), with the roles' refusals first.
+pub(super) fn read_for(cmd: &str, file: &str) -> Result<Map<String, Value>, i32> {
+    read(cmd, &["-f".to_string(), file.to_string()]).map(|(_, v)| v)
+}
+
+/// Role-variable findings renamed from option names to the variables set.
+pub(super) fn name_variables(findings: &mut [Finding], used: &[(String, String)]) {
+    to_variable_names(findings, used)
+}
+
 pub fn render(args: &[String]) -> i32 {
     let (_, vars) = match read("render", args) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let (opts, used) = match to_options(&vars, &render_table()) {
-        Ok(o) => o,
-        Err(errors) => return usage_errors("render", &errors),
-    };
-    let params = match validate(&alb_ingress::MODULE, &opts) {
-        Ok(p) => p,
-        Err(errors) => return usage_errors("render", &rename_text(errors, &used)),
+    let (params, used) = match alb_ingress_params("render", &vars, Map::new()) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
     let (plan, mut f) = alb_ingress::plan(&params);
     to_variable_names(&mut f.0, &used);

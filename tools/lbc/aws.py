@@ -20,6 +20,7 @@
   aws.py eni-sgs DIR SG[,SG...]           the security groups of both workers' ENIs
   aws.py sg-rule DIR add|remove SG PROTO FROM TO SOURCE_SG
   aws.py metadata DIR HOP_LIMIT TOKENS    both workers' metadata options
+  aws.py instances DIR stop|start [N]     stop or start the workers (the first N)
   aws.py serve                            one JSON array [command, DIR, args...]
                                           per stdin line, one JSON line back
                                           ({"out": text} or {"error": text}):
@@ -215,7 +216,18 @@ def metadata(d, hop_limit, tokens):
                                              HttpTokens=tokens, HttpEndpoint="enabled")
 
 
-COMMANDS = {"igw-route": igw_route, "sg": sg, "eni-sgs": eni_sgs, "sg-rule": sg_rule, "metadata": metadata,
+def instances(d, op, n=None):
+    s = load(d)
+    ec2 = client("ec2", s["endpoint"])
+    ids = [i["id"] for i in s["instances"]][: int(n) if n else None]
+    if op == "stop":
+        ec2.stop_instances(InstanceIds=ids)
+    else:
+        ec2.start_instances(InstanceIds=ids)
+    return " ".join(ids)
+
+
+COMMANDS = {"instances": instances, "igw-route": igw_route, "sg": sg, "eni-sgs": eni_sgs, "sg-rule": sg_rule, "metadata": metadata,
             "elb-tag": elb_tag, "seed": seed, "state": state, "import-cert": import_cert, "assign-ips": assign_ips}
 
 
