@@ -9,7 +9,7 @@
 //! The controller reports the first error of an annotation only, so each
 //! annotation yields at most one controller finding.
 
-use super::model::{ANNOTATION_PREFIX, App, LBC_FAILS, go_field};
+use super::model::{ANNOTATION_PREFIX, IngressSpec, LBC_FAILS, PathType, go_field};
 use crate::validate::Findings;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -578,17 +578,17 @@ fn condition_aws_problems(c: &Value) -> Vec<(String, String, String)> {
 
 /// ELBv2 path patterns for a rule path, as buildPathPatterns makes them:
 /// (values, regexValues).
-fn path_patterns(path: &str, path_type: &str, regex_match: bool) -> (Vec<String>, Vec<String>) {
+fn path_patterns(path: &str, path_type: PathType, regex_match: bool) -> (Vec<String>, Vec<String>) {
     if path.is_empty() {
         return (vec![], vec![]);
     }
     match path_type {
-        "Prefix" if path == "/" => (vec!["/*".into()], vec![]),
-        "Prefix" => {
+        PathType::Prefix if path == "/" => (vec!["/*".into()], vec![]),
+        PathType::Prefix => {
             let p = path.strip_suffix('/').unwrap_or(path);
             (vec![p.to_string(), format!("{p}/*")], vec![])
         }
-        "Exact" => (vec![path.to_string()], vec![]),
+        PathType::Exact => (vec![path.to_string()], vec![]),
         // ImplementationSpecific: a regex without its leading '/' when
         // use-regex-path-match is true.
         _ if regex_match => (vec![], vec![path[1..].to_string()]),
@@ -599,7 +599,7 @@ fn path_patterns(path: &str, path_type: &str, regex_match: bool) -> (Vec<String>
 // -------------------------------------------------------------------- check
 
 /// Every `actions.*` and `conditions.*` annotation of `app`.
-pub fn check(app: &App, f: &mut Findings) {
+pub fn check(app: &IngressSpec, f: &mut Findings) {
     let action_prefix = format!("{ANNOTATION_PREFIX}actions.");
     let cond_prefix = format!("{ANNOTATION_PREFIX}conditions.");
     let all: Vec<_> = app.backends().collect();
@@ -814,7 +814,7 @@ pub fn check(app: &App, f: &mut Findings) {
             let conds = v.as_array().map(Vec::as_slice).unwrap_or(&[]);
             let (mut hv, mut hr): (Vec<String>, Vec<String>) =
                 (r.host.iter().cloned().collect(), vec![]);
-            let (mut pv, mut pr) = path_patterns(&p.path, &p.path_type, regex_match);
+            let (mut pv, mut pr) = path_patterns(&p.path, p.path_type, regex_match);
             let (rule_hosts, rule_paths) = (hv.len(), pv.len() + pr.len());
             for c in conds {
                 let (cfg_key, vals, regex) = match gstr(c, "field") {

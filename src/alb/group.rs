@@ -4,7 +4,7 @@
 //! Members are the task's Ingresses and, live, the group's other Ingresses
 //! in the cluster. Each rule cites the controller function that merges it.
 
-use super::model::{ANNOTATION_PREFIX, App, CLASS_ANNOTATION, CONTROLLER, LBC_FAILS};
+use super::model::{ANNOTATION_PREFIX, CLASS_ANNOTATION, CONTROLLER, IngressSpec, LBC_FAILS};
 use super::rules::{self, Protocol};
 use crate::validate::Findings;
 use serde_json::{Map, Value};
@@ -144,8 +144,9 @@ fn go_list<S: AsRef<str>>(v: &[S]) -> String {
 }
 
 /// The task's members: every present Ingress with its class's parameters.
-pub fn task_members(apps: &[App], params: Option<&Map<String, Value>>) -> Vec<Member> {
-    apps.iter()
+pub fn task_members(ingresses: &[IngressSpec], params: Option<&Map<String, Value>>) -> Vec<Member> {
+    ingresses
+        .iter()
         .filter(|a| a.present)
         .map(|a| member_of_app(a, params.cloned()))
         .collect()
@@ -153,11 +154,11 @@ pub fn task_members(apps: &[App], params: Option<&Map<String, Value>>) -> Vec<Me
 
 /// Whether the Ingress belongs to an explicit group (IngressClassParams'
 /// group or the group.name annotation).
-pub fn in_explicit_group(app: &App, params: Option<&Map<String, Value>>) -> bool {
+pub fn in_explicit_group(app: &IngressSpec, params: Option<&Map<String, Value>>) -> bool {
     member_of_app(app, params.cloned()).group().is_some()
 }
 
-fn member_of_app(app: &App, params: Option<Map<String, Value>>) -> Member {
+fn member_of_app(app: &IngressSpec, params: Option<Map<String, Value>>) -> Member {
     let ann = app
         .annotations
         .iter()

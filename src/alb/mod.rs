@@ -4,7 +4,6 @@
 pub mod actions;
 pub mod group;
 pub mod model;
-pub mod netcheck;
 pub mod rules;
 pub mod sg;
 pub mod verify;

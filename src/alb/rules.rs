@@ -649,7 +649,7 @@ pub fn check_path(field: &str, path: &str, path_type: &str) -> Vec<Finding> {
 // ------------------------------------------------------------------ Service
 
 /// The Kubernetes default `--service-node-port-range`.
-pub const DEFAULT_NODE_PORT_RANGE: (u16, u16) = (30000, 32767);
+pub const DEFAULT_NODE_PORT_RANGE: (u16, u16) = crate::net::network::DEFAULT_NODE_PORTS;
 
 /// A Service `nodePort`; 0 means "let Kubernetes assign one".
 pub fn check_node_port(field: &str, port: i64, range: (u16, u16)) -> Option<Finding> {

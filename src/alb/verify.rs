@@ -177,7 +177,7 @@ async fn round(client: &kube::Client, plan: &Plan, mut aws: Option<&mut Aws>) ->
         warnings: Vec::new(),
         done: true,
     };
-    for app in plan.apps.iter().filter(|a| a.present) {
+    for app in plan.ingresses.iter().filter(|a| a.present) {
         let ns = &app.namespace;
         let ing = read::get(
             client,

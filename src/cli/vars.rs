@@ -3,9 +3,10 @@
 //! and without a cluster.
 
 use super::roles;
-use crate::alb::{model, netcheck};
+use crate::alb::model;
 use crate::calico;
 use crate::modules::{alb_controller, alb_ingress, cni, ippool, netcheck as netcheck_module};
+use crate::preflight::path as netcheck;
 use crate::protocol::{Params, spec};
 use crate::validate::{Finding, Findings, Severity};
 use serde_json::{Map, Value, json};
@@ -444,7 +445,11 @@ pub fn check(args: &[String]) -> i32 {
         Ok(p) => p,
         Err(errors) => return usage_errors("check", &rename_text(errors, &used)),
     };
-    let mut r = netcheck::run(&params, None);
+    let typed = match netcheck_module::Args::from_params(&params) {
+        Ok(a) => a,
+        Err(e) => return usage_errors("check", &[e.to_string()]),
+    };
+    let mut r = netcheck::run(&typed.path, None);
     r.findings.extend(extra.0);
     // The IngressClassParams rules render and alb_ingress run (issue 14).
     if let Some(cp) = vars
@@ -464,7 +469,7 @@ pub fn check(args: &[String]) -> i32 {
             managed: true,
         };
         let mut scratch = Findings::new();
-        let net = model::parse_network(&params, &mut scratch);
+        let net = crate::net::network::Network::parse(&typed.path.network, &mut scratch);
         model::check_class(&class, &net, &mut r.findings);
     }
     to_variable_names(&mut r.findings.0, &used);

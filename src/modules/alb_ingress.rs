@@ -3,13 +3,17 @@
 //! against the network model before anything is written.
 
 use super::{APPLY_OPTIONS, Ctx, Failure, ModuleDef};
+use crate::alb::model::annotations;
+use crate::alb::model::args::PlanArgs;
 use crate::alb::{group, model, verify};
 use crate::error::Error;
 use crate::kube::read;
 use crate::kube::{CONNECTION_OPTIONS, Resolver, apply};
 use crate::net::model::CniPlugin;
-use crate::protocol::{Constraints, Kind, OptSpec, Outcome};
+use crate::net::network::{self, Network, NetworkArgs};
+use crate::protocol::{Constraints, Kind, OptSpec, Outcome, Params};
 use crate::validate::Findings;
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 /// The network inputs `alb_ingress` and `netcheck` share.
@@ -97,9 +101,10 @@ const SERVICE_OPTIONS: &[OptSpec] = &[
         .doc("All ports of a multi-port Service (instead of port/target_port/node_port/port_name)."),
 ];
 
-/// Suboptions of one `ingresses` entry; `netcheck` shares them.
-pub const INGRESS_OPTIONS: &[OptSpec] = &[
-    OptSpec::new("name", Kind::Str).required().doc("metadata.name of the Ingress."),
+const INGRESS_HEAD: &[OptSpec] = &[
+    OptSpec::new("name", Kind::Str)
+        .required()
+        .doc("metadata.name of the Ingress."),
     OptSpec::new("namespace", Kind::Str)
         .default("\"default\"")
         .doc("Namespace of the Ingress and its Services."),
@@ -107,39 +112,12 @@ pub const INGRESS_OPTIONS: &[OptSpec] = &[
         .default("\"present\"")
         .choices(&["present", "absent"])
         .doc("C(absent) deletes the Ingress and its services."),
-    OptSpec::new("scheme", Kind::Str).doc("alb.ingress.kubernetes.io/scheme: C(internal) (controller default) or C(internet-facing)."),
-    OptSpec::new("target_type", Kind::Str).doc(
-        "alb.ingress.kubernetes.io/target-type: C(instance) or C(ip). Default from cni_plugin (calico: instance, aws-vpc-cni: ip); always written explicitly. C(ip) is refused unless pod IPs are VPC addresses.",
-    ),
-    OptSpec::new("listen_ports", Kind::Raw).doc(
-        "alb.ingress.kubernetes.io/listen-ports, as a list (C([{HTTP: 80}, {HTTPS: 443}])) or the controller's JSON string; written as the controller's JSON.",
-    ),
-    OptSpec::new("certificate_arn", Kind::List(&Kind::Str)).doc("alb.ingress.kubernetes.io/certificate-arn: ACM or IAM certificate ARNs; the first is the default certificate."),
+];
+
+const INGRESS_TAIL: &[OptSpec] = &[
     OptSpec::new("certificate_discovery", Kind::Bool)
         .default("false")
         .doc("Rely on the controller's certificate discovery by rule host for HTTPS listeners without certificate_arn (no warning then)."),
-    OptSpec::new("ssl_redirect", Kind::Int).doc("alb.ingress.kubernetes.io/ssl-redirect: the HTTPS listener port HTTP is redirected to."),
-    OptSpec::new("group_name", Kind::Str).doc("alb.ingress.kubernetes.io/group.name: share one ALB among Ingresses."),
-    OptSpec::new("group_order", Kind::Int).doc("alb.ingress.kubernetes.io/group.order, -1000 to 1000."),
-    OptSpec::new("healthcheck_path", Kind::Str).doc("alb.ingress.kubernetes.io/healthcheck-path."),
-    OptSpec::new("healthcheck_port", Kind::Str).doc("alb.ingress.kubernetes.io/healthcheck-port: C(traffic-port), a number or a port name."),
-    OptSpec::new("healthcheck_protocol", Kind::Str).doc("alb.ingress.kubernetes.io/healthcheck-protocol: C(HTTP) or C(HTTPS)."),
-    OptSpec::new("healthcheck_interval_seconds", Kind::Int).doc("alb.ingress.kubernetes.io/healthcheck-interval-seconds, 5-300."),
-    OptSpec::new("healthcheck_timeout_seconds", Kind::Int).doc("alb.ingress.kubernetes.io/healthcheck-timeout-seconds, 2-120 and below the interval."),
-    OptSpec::new("healthy_threshold_count", Kind::Int).doc("alb.ingress.kubernetes.io/healthy-threshold-count, 2-10."),
-    OptSpec::new("unhealthy_threshold_count", Kind::Int).doc("alb.ingress.kubernetes.io/unhealthy-threshold-count, 2-10."),
-    OptSpec::new("success_codes", Kind::Str).doc("alb.ingress.kubernetes.io/success-codes: C(200), C(200,201) or C(200-299) (gRPC: 0-99)."),
-    OptSpec::new("subnets", Kind::List(&Kind::Str)).doc("alb.ingress.kubernetes.io/subnets: IDs or Name tags, one per AZ, at least two."),
-    OptSpec::new("security_groups", Kind::List(&Kind::Str)).doc("alb.ingress.kubernetes.io/security-groups: IDs or Name tags of the ALB's own groups."),
-    OptSpec::new("manage_backend_security_group_rules", Kind::Bool).doc("alb.ingress.kubernetes.io/manage-backend-security-group-rules."),
-    OptSpec::new("inbound_cidrs", Kind::List(&Kind::Str)).doc("alb.ingress.kubernetes.io/inbound-cidrs (ignored by the controller with security_groups)."),
-    OptSpec::new("ip_address_type", Kind::Str).doc("alb.ingress.kubernetes.io/ip-address-type: C(ipv4), C(dualstack), C(dualstack-without-public-ipv4)."),
-    OptSpec::new("backend_protocol", Kind::Str).doc("alb.ingress.kubernetes.io/backend-protocol: C(HTTP) or C(HTTPS)."),
-    OptSpec::new("backend_protocol_version", Kind::Str).doc("alb.ingress.kubernetes.io/backend-protocol-version: C(HTTP1), C(HTTP2) or C(GRPC)."),
-    OptSpec::new("load_balancer_name", Kind::Str).doc("alb.ingress.kubernetes.io/load-balancer-name, at most 32 characters."),
-    OptSpec::new("load_balancer_attributes", Kind::Dict).doc("alb.ingress.kubernetes.io/load-balancer-attributes, as a dict (written k=v,k2=v2)."),
-    OptSpec::new("target_group_attributes", Kind::Dict).doc("alb.ingress.kubernetes.io/target-group-attributes, as a dict."),
-    OptSpec::new("tags", Kind::Dict).doc("alb.ingress.kubernetes.io/tags, as a dict."),
     OptSpec::new("annotations", Kind::Dict).doc("Any other annotations, written as given. Known alb.ingress.kubernetes.io keys here are checked like the typed options; setting one both ways with different values is an error."),
     OptSpec::new("labels", Kind::Dict).doc("metadata.labels of the Ingress."),
     OptSpec::new("rules", Kind::List(&Kind::Dict))
@@ -152,6 +130,32 @@ pub const INGRESS_OPTIONS: &[OptSpec] = &[
         .suboptions(SERVICE_OPTIONS)
         .doc("The Services behind this Ingress, applied with it."),
 ];
+
+/// Suboptions of one `ingresses` entry (`netcheck` shares them): the typed
+/// annotation options come from their definitions (alb::model::annotations).
+pub const INGRESS_OPTIONS: &[OptSpec] =
+    &concat::<{ INGRESS_HEAD.len() + annotations::OPTION_SPECS.len() + INGRESS_TAIL.len() }>(&[
+        INGRESS_HEAD,
+        &annotations::OPTION_SPECS,
+        INGRESS_TAIL,
+    ]);
+
+/// The option lists end to end, at compile time.
+const fn concat<const N: usize>(parts: &[&[OptSpec]]) -> [OptSpec; N] {
+    let mut out = [OptSpec::new("", Kind::Str); N];
+    let (mut n, mut i) = (0, 0);
+    while i < parts.len() {
+        let mut j = 0;
+        while j < parts[i].len() {
+            out[n] = parts[i][j];
+            n += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    assert!(n == N, "the lengths add up");
+    out
+}
 
 pub const INGRESSES: OptSpec = OptSpec::new("ingresses", Kind::List(&Kind::Dict))
     .suboptions(INGRESS_OPTIONS)
@@ -284,17 +288,71 @@ ingresses:
 "#,
 };
 
-/// Renders and checks everything; errors stop before any connection.
-pub fn plan(params: &crate::protocol::Params) -> (model::Plan, Findings) {
+/// The options, typed: deserialised once from the validated parameters.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Args {
+    #[serde(flatten)]
+    pub network: NetworkArgs,
+    #[serde(flatten)]
+    pub plan: PlanArgs,
+    pub wait: Option<bool>,
+    pub wait_timeout: Option<i64>,
+    pub aws: Option<bool>,
+}
+
+impl Args {
+    pub fn from_params(params: &Params) -> Result<Args, Error> {
+        typed(MODULE.name, params)
+    }
+}
+
+/// A module's typed options, from the parameters the spec validated. A
+/// failure is netpath's own bug (the spec and the types disagree).
+pub(super) fn typed<T: serde::de::DeserializeOwned>(
+    module: &str,
+    params: &Params,
+) -> Result<T, Error> {
+    serde_json::from_value(Value::Object(params.values.clone())).map_err(|e| {
+        Error::Input(format!(
+            "{module}: the validated options do not fit their types ({e}); this is a bug of netpath"
+        ))
+    })
+}
+
+/// Renders and checks everything; errors stop before any connection. (A
+/// failure to type the options is an error finding too.)
+pub fn plan(params: &Params) -> (model::Plan, Findings) {
+    match Args::from_params(params) {
+        Ok(args) => plan_of(&args),
+        Err(e) => {
+            let mut f = Findings::new();
+            f.error(
+                "ingresses",
+                e.to_string(),
+                "report this as a bug of netpath.",
+            );
+            let plan = model::Plan {
+                class: model::parse_class(None, true),
+                ingresses: Vec::new(),
+            };
+            (plan, f)
+        }
+    }
+}
+
+/// The plan of typed options, and every finding.
+pub fn plan_of(args: &Args) -> (model::Plan, Findings) {
     let mut f = Findings::new();
-    let net = model::parse_network(params, &mut f);
-    model::check_pod_cidrs(&net, &mut f);
-    let plan = model::parse_plan(params, &net, true, &mut f);
+    let net = Network::parse(&args.network, &mut f);
+    network::check_pod_cidrs(&net, &mut f);
+    let plan = model::parse_plan(&args.plan, &net, true, &mut f);
     (plan, f)
 }
 
 pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
-    let (plan, mut f) = plan(&ctx.params);
+    let args = Args::from_params(&ctx.params)?;
+    let (plan, mut f) = plan_of(&args);
     if f.has_errors() {
         return Err(Error::Invalid(f.0).into());
     }
@@ -311,7 +369,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     }
     // IngressGroups: what the controller merges must agree with the
     // group's other members in the cluster too.
-    let ours = group::task_members(&plan.apps, plan.class.params.as_ref());
+    let ours = group::task_members(&plan.ingresses, plan.class.params.as_ref());
     if ours.iter().any(|m| m.group().is_some()) {
         match group::live_members(client, &plan.class.name, plan.class.params.as_ref()).await? {
             Some(others) => group::check_live(&ours, &others, &mut f),
@@ -363,13 +421,12 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     let report = apply::apply(client, &mut resolver, model::render(&plan), &opts).await;
     let mut extra = Map::new();
     extra.insert("ingresses".into(), summary(&plan, &report));
-    let wait = ctx.params.bool("wait") && !ctx.check_mode && report.error.is_none();
+    let wait = args.wait.unwrap_or(false) && !ctx.check_mode && report.error.is_none();
     let mut outcome = super::finish(report, extra)?;
     if wait {
-        let timeout = std::time::Duration::from_secs(
-            ctx.params.int("wait_timeout").unwrap_or(300).max(1) as u64,
-        );
-        let asked = ctx.params.get("aws").and_then(Value::as_bool);
+        let timeout =
+            std::time::Duration::from_secs(args.wait_timeout.unwrap_or(300).max(1) as u64);
+        let asked = args.aws;
         let mut aws = asked
             .unwrap_or_else(crate::aws::read::credentials_configured)
             .then(|| verify::Aws::new(asked == Some(true)));
@@ -406,7 +463,7 @@ async fn live_services(
     plan: &model::Plan,
     f: &mut Findings,
 ) -> Result<Option<Vec<Value>>, Error> {
-    let present = || plan.apps.iter().filter(|a| a.present);
+    let present = || plan.ingresses.iter().filter(|a| a.present);
     let fixed_port = present()
         .flat_map(|a| a.services.iter())
         .flat_map(|s| s.ports.iter())
@@ -461,7 +518,7 @@ fn summary(plan: &model::Plan, report: &crate::kube::Report) -> Value {
             .and_then(|r| r.live.as_ref())
     };
     Value::Array(
-        plan.apps
+        plan.ingresses
             .iter()
             .map(|app| {
                 let services: Vec<Value> = app
@@ -473,7 +530,7 @@ fn summary(plan: &model::Plan, report: &crate::kube::Report) -> Value {
                                 .into_iter()
                                 .map(|(port, np)| json!({"port": port, "node_port": np}))
                                 .collect();
-                        json!({"name": svc.name, "type": svc.type_, "ports": ports})
+                        json!({"name": svc.name, "type": svc.type_.as_str(), "ports": ports})
                     })
                     .collect();
                 json!({

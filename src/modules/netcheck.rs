@@ -4,16 +4,19 @@
 
 use super::alb_ingress::{INGRESSES, NETWORK_OPTIONS};
 use super::{Ctx, Failure, ModuleDef};
-use crate::alb::netcheck;
+use crate::alb::model::Scheme;
 use crate::error::Error;
 use crate::kube::CONNECTION_OPTIONS;
 use crate::kube::apply::api_error;
 use crate::kube::read;
+use crate::net::model::CniPlugin;
+use crate::preflight::path;
 use crate::preflight::{self, nodes::NodeView};
-use crate::protocol::{Constraints, Kind, OptSpec, Outcome};
+use crate::protocol::{Constraints, Kind, OptSpec, Outcome, Params};
 use crate::validate::Finding;
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, ListParams};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 const OPTIONS: &[OptSpec] = &[
@@ -159,8 +162,77 @@ network:
 "#,
 };
 
+/// When the task fails.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    #[default]
+    Error,
+    Warning,
+    Never,
+}
+
+/// The options, typed: deserialised once from the validated parameters.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Args {
+    #[serde(flatten)]
+    pub path: path::PathArgs,
+    pub controller_namespace: Option<String>,
+    pub controller_name: Option<String>,
+    pub cluster_name: Option<String>,
+    pub region: Option<String>,
+    pub vpc_id: Option<String>,
+    pub fail_on: Option<FailOn>,
+    pub aws: Option<bool>,
+    pub live: Option<bool>,
+    /// The pool's modes and the backend, for what `encapsulation` and `bgp`
+    /// default to.
+    pub vxlan_mode: Option<String>,
+    pub ipip_mode: Option<String>,
+    pub calico_backend: Option<String>,
+}
+
+impl Args {
+    pub fn from_params(params: &Params) -> Result<Args, Error> {
+        let mut args: Args = super::alb_ingress::typed(MODULE.name, params)?;
+        args.derive_overlay();
+        Ok(args)
+    }
+
+    /// The overlay Calico's settings give where `encapsulation` or `bgp` is
+    /// not set: the pool's modes translated where the cni module translates
+    /// them (calico::ippool::encapsulation), BGP when the backend is bird.
+    fn derive_overlay(&mut self) {
+        let net = &mut self.path.network;
+        let calico = net.cni_plugin.unwrap_or(CniPlugin::Calico) == CniPlugin::Calico;
+        if net.encapsulation.is_none() && calico {
+            net.encapsulation = Some(crate::calico::ippool::encapsulation(
+                self.vxlan_mode.as_deref(),
+                self.ipip_mode.as_deref(),
+            ));
+        }
+        if net.bgp.is_none() {
+            net.bgp = Some(calico && self.calico_backend.as_deref() == Some("bird"));
+        }
+    }
+
+    /// namespace/name of the controller's Deployment.
+    fn controller(&self) -> (&str, &str) {
+        (
+            self.controller_namespace
+                .as_deref()
+                .unwrap_or("kube-system"),
+            self.controller_name
+                .as_deref()
+                .unwrap_or("aws-load-balancer-controller"),
+        )
+    }
+}
+
 pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
-    let live_opt = ctx.params.get("live").and_then(Value::as_bool);
+    let args = Args::from_params(&ctx.params)?;
+    let live_opt = args.live;
     let mut notes: Vec<Finding> = Vec::new();
     // None: not read (no live state, or Nodes are forbidden).
     let mut nodes: Option<Vec<NodeView>> = None;
@@ -169,7 +241,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     let state = if live_opt == Some(false) {
         None
     } else {
-        match read_live(ctx).await {
+        match read_live(ctx, &args).await {
             Ok((l, n, c)) => {
                 nodes = n;
                 controller = Some(c);
@@ -187,15 +259,16 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
             }
         }
     };
-    let mut r = netcheck::run(&ctx.params, state.as_ref());
+    let mut r = path::run(&args.path, state.as_ref());
     if let Some(c) = &controller {
-        extra_controller = Some(check_controller(ctx, c, &r.plan, &mut r.findings));
+        extra_controller = Some(check_controller(&args, c, &r.plan, &mut r.findings));
     }
-    let aws_opt = ctx.params.get("aws").and_then(Value::as_bool);
+    let aws_opt = args.aws;
     let aws_value = if aws_opt.unwrap_or_else(crate::aws::read::credentials_configured) {
         let live_pools = state.as_ref().and_then(|l| l.ippools.as_deref());
         check_aws(
             ctx,
+            &args,
             aws_opt == Some(true),
             &mut r,
             nodes.as_deref(),
@@ -222,7 +295,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         .extend(r.findings.warnings().map(ToString::to_string));
 
     let mut extra = Map::new();
-    extra.insert("findings".into(), netcheck::findings_json(&r.findings.0));
+    extra.insert("findings".into(), path::findings_json(&r.findings.0));
     extra.insert("security_group_rules".into(), json!(r.ec2_rules));
     extra.insert("terraform".into(), r.terraform);
     extra.insert("node_ports".into(), json!(r.node_ports));
@@ -237,10 +310,10 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         r.rules.len(),
         if r.rules.len() == 1 { "" } else { "s" }
     );
-    let fail = match ctx.params.str("fail_on") {
-        Some("never") => false,
-        Some("warning") => errors + warnings > 0,
-        _ => errors > 0,
+    let fail = match args.fail_on.unwrap_or_default() {
+        FailOn::Never => false,
+        FailOn::Warning => errors + warnings > 0,
+        FailOn::Error => errors > 0,
     };
     if fail {
         extra.insert("changed".into(), json!(false));
@@ -339,12 +412,8 @@ struct ControllerState {
     webhooks: Vec<Value>,
 }
 
-async fn read_controller(ctx: &Ctx, c: &kube::Client) -> Result<ControllerState, Error> {
-    let p = &ctx.params;
-    let ns = p.str("controller_namespace").unwrap_or("kube-system");
-    let name = p
-        .str("controller_name")
-        .unwrap_or("aws-load-balancer-controller");
+async fn read_controller(args: &Args, c: &kube::Client) -> Result<ControllerState, Error> {
+    let (ns, name) = args.controller();
     let url = format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}");
     let (deployment, forbidden) = match read::get(c, &url).await {
         Err(e) if read::status(&e) == Some(403) => (None, true),
@@ -382,22 +451,17 @@ async fn read_controller(ctx: &Ctx, c: &kube::Client) -> Result<ControllerState,
 /// Controller findings, only where Ingresses are in play; the result's
 /// `controller` value.
 fn check_controller(
-    ctx: &Ctx,
+    args: &Args,
     c: &ControllerState,
     plan: &crate::alb::model::Plan,
     f: &mut crate::validate::Findings,
 ) -> Value {
     use preflight::controller as ctl;
-    if !plan.apps.iter().any(|a| a.present) {
+    if !plan.ingresses.iter().any(|a| a.present) {
         return Value::Null;
     }
-    let p = &ctx.params;
-    let where_ = format!(
-        "{}/{}",
-        p.str("controller_namespace").unwrap_or("kube-system"),
-        p.str("controller_name")
-            .unwrap_or("aws-load-balancer-controller")
-    );
+    let (ns, name) = args.controller();
+    let where_ = format!("{ns}/{name}");
     if c.forbidden {
         f.warning(
             "controller_name",
@@ -407,13 +471,13 @@ fn check_controller(
         return Value::Null;
     }
     let expect = ctl::Expect {
-        cluster_name: p.str("cluster_name"),
-        region: p.str("region"),
-        vpc_id: p.str("vpc_id"),
+        cluster_name: args.cluster_name.as_deref(),
+        region: args.region.as_deref(),
+        vpc_id: args.vpc_id.as_deref(),
     };
     let mut facts = ctl::check_deployment(&where_, c.deployment.as_ref(), &expect, f);
     let mut seen = std::collections::BTreeSet::new();
-    for app in plan.apps.iter().filter(|a| a.present) {
+    for app in plan.ingresses.iter().filter(|a| a.present) {
         if seen.insert(app.class_name.as_str()) {
             let live = c
                 .ingress_classes
@@ -432,7 +496,8 @@ fn check_controller(
 
 async fn read_live(
     ctx: &mut Ctx,
-) -> Result<(netcheck::Live, Option<Vec<NodeView>>, ControllerState), Error> {
+    args: &Args,
+) -> Result<(path::Live, Option<Vec<NodeView>>, ControllerState), Error> {
     let conn = ctx.connect().await?;
     let c = &conn.client;
     // A forbidden read leaves that part unchecked; any other failure stops
@@ -442,9 +507,9 @@ async fn read_live(
     let kubeadm_config = read::unless_forbidden(read::get(c, read::KUBEADM_CONFIG).await)?;
     let felix = read::unless_forbidden(read::get(c, read::FELIX_DEFAULT).await)?;
     let nodes = read_nodes(c).await?;
-    let controller = read_controller(ctx, c).await?;
+    let controller = read_controller(args, c).await?;
     Ok((
-        netcheck::Live {
+        path::Live {
             ippools,
             services,
             kubeadm_config,
@@ -460,8 +525,9 @@ async fn read_live(
 /// failure of the module.
 async fn check_aws(
     ctx: &mut Ctx,
+    args: &Args,
     asked: bool,
-    r: &mut netcheck::Report,
+    r: &mut path::Report,
     nodes: Option<&[NodeView]>,
     controller: Option<&Value>,
     ippools: Option<&[Value]>,
@@ -477,7 +543,6 @@ async fn check_aws(
             ctx.redactor.add(v);
         }
     }
-    let p = &ctx.params;
     let ctl = |k: &str| controller.and_then(|c| c[k].as_str()).map(str::to_string);
     let node_refs: Vec<NodeRef> = nodes
         .unwrap_or_default()
@@ -501,7 +566,7 @@ async fn check_aws(
         .unwrap_or_default()
     };
     let mut albs = Vec::new();
-    for app in r.plan.apps.iter().filter(|a| a.present) {
+    for app in r.plan.ingresses.iter().filter(|a| a.present) {
         let node_ports = r
             .node_ports
             .iter()
@@ -513,25 +578,21 @@ async fn check_aws(
         albs.push(Alb {
             field: app.field.clone(),
             ingress: format!("{}/{}", app.namespace, app.name),
+            // The controller's default; an unknown value is refused by the checks.
             scheme: app
                 .annotation("scheme")
-                .map_or_else(|| "internal".to_string(), |a| a.value.trim().to_string()),
+                .and_then(|a| Scheme::parse(a.value.trim()))
+                .unwrap_or(Scheme::Internal),
             subnets: split(app.annotation("subnets")),
             security_groups: split(app.annotation("security-groups")),
-            controller_manages_rules: netcheck::controller_manages_rules(app),
+            controller_manages_rules: path::controller_manages_rules(app),
             instance_targets: app.target_type == crate::net::model::TargetType::Instance,
             node_ports,
         });
     }
     let query = crate::aws::read::Query {
-        region: p
-            .str("region")
-            .map(str::to_string)
-            .or_else(|| ctl("region")),
-        vpc_id: p
-            .str("vpc_id")
-            .map(str::to_string)
-            .or_else(|| ctl("vpc_id")),
+        region: args.region.clone().or_else(|| ctl("region")),
+        vpc_id: args.vpc_id.clone().or_else(|| ctl("vpc_id")),
         instance_ids: {
             let ids: std::collections::BTreeSet<String> =
                 node_refs.iter().map(|n| n.instance_id.clone()).collect();
@@ -551,10 +612,7 @@ async fn check_aws(
             .any(|k| pool["spec"][*k] == "CrossSubnet")
     });
     let cx = Context {
-        cluster_name: p
-            .str("cluster_name")
-            .map(str::to_string)
-            .or_else(|| ctl("cluster_name")),
+        cluster_name: args.cluster_name.clone().or_else(|| ctl("cluster_name")),
         controller_uses_imds: controller.is_some_and(|c| {
             c["found"] == true
                 && (c["region"].is_null() || (c["vpc_id"].is_null() && c["vpc_tags"].is_null()))

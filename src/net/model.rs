@@ -7,10 +7,10 @@
 
 use super::mtu::Encapsulation;
 use ipnet::IpNet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CniPlugin {
     #[serde(rename = "calico")]
     Calico,

@@ -8,7 +8,9 @@
 use super::cidr::Family;
 use crate::validate::Finding;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The option values `vxlan`, `ipip`, `wireguard`, `none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Encapsulation {
     Vxlan,
     Ipip,

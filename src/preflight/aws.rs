@@ -3,6 +3,7 @@
 //! their security groups and rules, metadata options and source/destination
 //! check. Pure: `crate::aws::read` fills `Facts` with the AWS SDK.
 
+use crate::alb::model::Scheme;
 use crate::validate::Findings;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -97,7 +98,7 @@ pub struct NodeRef {
 pub struct Alb {
     pub field: String,
     pub ingress: String,
-    pub scheme: String,
+    pub scheme: Scheme,
     /// The `subnets` annotation, split; empty means discovery.
     pub subnets: Vec<String>,
     /// The `security-groups` annotation, split; empty: the controller makes its own.
@@ -150,10 +151,10 @@ fn routes_to_igw(subnet: &str, tables: &[RouteTable]) -> bool {
 pub fn discover(
     subnets: &[Subnet],
     tables: &[RouteTable],
-    scheme: &str,
+    scheme: Scheme,
     cluster: &str,
 ) -> (Result<Vec<Subnet>, String>, &'static str) {
-    let public = scheme == "internet-facing";
+    let public = scheme == Scheme::InternetFacing;
     let role = if public { ROLE_ELB } else { ROLE_INTERNAL_ELB };
     let tagged: Vec<&Subnet> = subnets
         .iter()
@@ -364,7 +365,7 @@ fn check_subnets(facts: &Facts, albs: &[Alb], cluster: Option<&str>, f: &mut Fin
             check_given_subnets(subnets, a, vpc, f);
             continue;
         }
-        if !done.insert(a.scheme.clone()) {
+        if !done.insert(a.scheme) {
             continue;
         }
         let Some(cluster) = cluster else {
@@ -375,9 +376,9 @@ fn check_subnets(facts: &Facts, albs: &[Alb], cluster: Option<&str>, f: &mut Fin
             );
             continue;
         };
-        let public = a.scheme == "internet-facing";
+        let public = a.scheme == Scheme::InternetFacing;
         let role = if public { ROLE_ELB } else { ROLE_INTERNAL_ELB };
-        let (result, how) = discover(subnets, tables, &a.scheme, cluster);
+        let (result, how) = discover(subnets, tables, a.scheme, cluster);
         let azs: BTreeSet<&str> = subnets.iter().map(|s| s.az.as_str()).collect();
         let per_az: Vec<String> = azs
             .iter()
@@ -395,7 +396,7 @@ fn check_subnets(facts: &Facts, albs: &[Alb], cluster: Option<&str>, f: &mut Fin
                 format!(
                     "Ingress {} ({}) gets no ALB: the controller finds no subnets for it in {vpc} ({}) and reports \"{why}\" (FailedBuildModel).",
                     a.ingress,
-                    a.scheme,
+                    a.scheme.as_str(),
                     if how == "role tag" {
                         format!("it takes the subnets tagged {role}, then drops those tagged for other clusters and those with fewer than {MIN_FREE_IPS} free addresses")
                     } else {

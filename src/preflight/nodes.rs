@@ -128,12 +128,12 @@ fn selector(s: &str) -> Vec<(String, String)> {
 
 /// Findings on the live Nodes for the instance-target Ingresses of `plan`.
 pub fn check(nodes: &[NodeView], plan: &Plan, f: &mut Findings) {
-    let instance_apps: Vec<_> = plan
-        .apps
+    let instance_ingresses: Vec<_> = plan
+        .ingresses
         .iter()
         .filter(|a| a.present && a.target_type == TargetType::Instance)
         .collect();
-    if instance_apps.is_empty() {
+    if instance_ingresses.is_empty() {
         return;
     }
     if nodes.is_empty() {
@@ -150,7 +150,7 @@ pub fn check(nodes: &[NodeView], plan: &Plan, f: &mut Findings) {
     let mut reported = std::collections::HashSet::new();
     let mut named = 0usize;
     let mut unnamed = 0usize;
-    for app in &instance_apps {
+    for app in &instance_ingresses {
         let labels = app
             .annotation("target-node-labels")
             .map(|a| (a.field.clone(), selector(&a.value)));

@@ -217,7 +217,7 @@ fn class_params_come_first() {
         "spec": {"ingressClassName": "legacy"}});
     let classes = BTreeMap::from([("legacy".to_string(), None)]);
     let (plan, _) = plan_of(json!({"ingresses": [app("app-a", json!({}))]}));
-    let mut ours = task_members(&plan.apps, Some(&params));
+    let mut ours = task_members(&plan.ingresses, Some(&params));
     ours[0].params = Some(params);
     let mut f = Findings::new();
     check(&ours, &[member_of_live(&live, &classes).unwrap()], &mut f);
@@ -240,7 +240,7 @@ fn live_members_join_the_group() {
     let classes = BTreeMap::from([("alb".to_string(), None)]);
     let (plan, _) =
         plan_of(json!({"ingresses": [app("app-a", json!({"scheme": "internet-facing"}))]}));
-    let ours = task_members(&plan.apps, None);
+    let ours = task_members(&plan.ingresses, None);
     let run = |objs: &[Value]| {
         let others: Vec<Member> = objs
             .iter()

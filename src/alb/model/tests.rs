@@ -1,5 +1,11 @@
 use super::*;
+use crate::alb::rules;
 use crate::modules::alb_ingress;
+use crate::net::model::TargetType;
+use crate::protocol::Params;
+use crate::validate::Findings;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 fn params(v: Value) -> Params {
     let env = |_: &str| None;
@@ -81,7 +87,7 @@ fn seed_pattern_1_renders_the_seed_yaml() {
         "ingresses[0].listen_ports",
         "no certificate-arn",
     );
-    let ing = render_ingress(&plan.apps[0]);
+    let ing = render_ingress(&plan.ingresses[0]);
     assert_eq!(
         ing["metadata"]["annotations"],
         json!({
@@ -96,7 +102,7 @@ fn seed_pattern_1_renders_the_seed_yaml() {
         json!({"ingressClassName": "alb", "rules": [{"host": "example.com", "http": {"paths": [
             {"path": "/", "pathType": "Prefix", "backend": {"service": {"name": "app-service", "port": {"number": 80}}}}]}}]})
     );
-    let svc = render_service(&plan.apps[0].services[0]);
+    let svc = render_service(&plan.ingresses[0].services[0]);
     assert_eq!(
         svc,
         json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "app-service", "namespace": "default"},
@@ -117,7 +123,7 @@ fn target_type_is_derived_and_always_written() {
     let app = merge(seed_app(), json!({"target_type": null}));
     let (plan, f) = plan_of(json!({"ingresses": [app.clone()]}));
     clean(&f);
-    let ing = render_ingress(&plan.apps[0]);
+    let ing = render_ingress(&plan.ingresses[0]);
     assert_eq!(
         ing["metadata"]["annotations"]["alb.ingress.kubernetes.io/target-type"],
         "instance"
@@ -127,14 +133,14 @@ fn target_type_is_derived_and_always_written() {
             .get(CLASS_ANNOTATION)
             .is_none()
     );
-    assert_eq!(plan.apps[0].services[0].type_, "NodePort");
+    assert_eq!(plan.ingresses[0].services[0].type_, ServiceType::NodePort);
 
     // Pattern 2: EKS with the VPC CNI derives ip and a ClusterIP Service.
     let (plan, f) = plan_of(json!({"cni_plugin": "aws-vpc-cni", "ingresses": [app]}));
     clean(&f);
-    assert_eq!(plan.apps[0].target_type, TargetType::Ip);
-    assert_eq!(plan.apps[0].services[0].type_, "ClusterIP");
-    let ing = render_ingress(&plan.apps[0]);
+    assert_eq!(plan.ingresses[0].target_type, TargetType::Ip);
+    assert_eq!(plan.ingresses[0].services[0].type_, ServiceType::ClusterIp);
+    let ing = render_ingress(&plan.ingresses[0]);
     assert_eq!(
         ing["metadata"]["annotations"]["alb.ingress.kubernetes.io/target-type"],
         "ip"
@@ -264,7 +270,7 @@ fn listen_ports() {
     );
     clean(&f);
     assert_eq!(
-        plan.apps[0].annotation("listen-ports").unwrap().value,
+        plan.ingresses[0].annotation("listen-ports").unwrap().value,
         "[{\"HTTP\": 80}, {\"HTTPS\": 443}]",
         "written as the controller's JSON"
     );
@@ -360,7 +366,7 @@ fn health_checks() {
         "unhealthy_threshold_count": 10, "success_codes": "200-299"});
     let (plan, f) = plan_of(json!({"ingresses": [merge(seed_app(), good)]}));
     clean(&f);
-    let ing = render_ingress(&plan.apps[0]);
+    let ing = render_ingress(&plan.ingresses[0]);
     assert_eq!(
         ing["metadata"]["annotations"]["alb.ingress.kubernetes.io/healthcheck-interval-seconds"],
         "30"
@@ -483,7 +489,7 @@ fn hosts_and_paths() {
     );
     clean(&f);
     assert_eq!(
-        render_ingress(&plan.apps[0])["spec"]["defaultBackend"],
+        render_ingress(&plan.ingresses[0])["spec"]["defaultBackend"],
         json!({"service": {"name": "app-service", "port": {"number": 80}}})
     );
 }
@@ -495,7 +501,7 @@ fn backend_ports_resolve() {
     let (plan, f) = plan_of(json!({"ingresses": [merge(seed_app(), app)]}));
     clean(&f);
     assert_eq!(
-        render_ingress(&plan.apps[0])["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+        render_ingress(&plan.ingresses[0])["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
             ["port"],
         json!({"name": "http"})
     );
@@ -600,7 +606,7 @@ fn raw_annotations_are_checked_and_must_agree() {
         "alb.ingress.kubernetes.io/ssl-redirect": 443}}))]}),
     );
     clean(&f);
-    let ann = &render_ingress(&plan.apps[0])["metadata"]["annotations"];
+    let ann = &render_ingress(&plan.ingresses[0])["metadata"]["annotations"];
     assert_eq!(
         ann["alb.ingress.kubernetes.io/ssl-redirect"], "443",
         "annotation values are strings"
@@ -639,7 +645,7 @@ fn string_maps() {
         "load_balancer_attributes": {"idle_timeout.timeout_seconds": 60}}))]}),
     );
     clean(&f);
-    let ann = &render_ingress(&plan.apps[0])["metadata"]["annotations"];
+    let ann = &render_ingress(&plan.ingresses[0])["metadata"]["annotations"];
     assert_eq!(ann["alb.ingress.kubernetes.io/tags"], "env=prod,team=web");
     assert_eq!(
         ann["alb.ingress.kubernetes.io/load-balancer-attributes"],
@@ -649,7 +655,7 @@ fn string_maps() {
     let (plan, f) =
         plan_of(json!({"ingresses": [merge(seed_app(), json!({"tags": {"a": "x,y", "b": "c"}}))]}));
     clean(&f);
-    let ann = &render_ingress(&plan.apps[0])["metadata"]["annotations"];
+    let ann = &render_ingress(&plan.ingresses[0])["metadata"]["annotations"];
     assert_eq!(ann["alb.ingress.kubernetes.io/tags"], "a=x\\,y,b=c");
     assert_eq!(
         rules::parse_stringmap(ann["alb.ingress.kubernetes.io/tags"].as_str().unwrap()).unwrap(),
@@ -728,7 +734,7 @@ fn ingress_class_and_params() {
         "true"
     );
     assert_eq!(
-        render_ingress(&plan.apps[0])["spec"]["ingressClassName"],
+        render_ingress(&plan.ingresses[0])["spec"]["ingressClassName"],
         "web"
     );
     error(
@@ -892,7 +898,7 @@ fn live_ingress_classes() {
 #[test]
 fn assigned_node_ports_prefer_live() {
     let (plan, _) = plan_of(json!({"ingresses": [seed_app()]}));
-    let svc = &plan.apps[0].services[0];
+    let svc = &plan.ingresses[0].services[0];
     assert_eq!(assigned_node_ports(svc, None), BTreeMap::from([(80, None)]));
     let live = live_svc("default", "app-service", "NodePort", Some(31234));
     assert_eq!(
@@ -919,7 +925,7 @@ fn use_annotation_backends_are_actions_not_services() {
         f.0
     );
     let (plan, _) = plan_of(json!({"ingresses": [merge(seed_app(), redirect)]}));
-    let refs = plan.apps[0].service_backends();
+    let refs = plan.ingresses[0].service_backends();
     assert_eq!(refs.len(), 1, "{refs:?}");
     assert_eq!(refs[0].port, Port::Number(80));
     // Against the cluster: the action is not reported as a missing Service.
@@ -974,10 +980,10 @@ fn service_target_type_overrides_the_ingress_per_backend() {
     let (plan, _) = plan_of(
         json!({"ingresses": [merge(seed_app(), json!({"target_type": "ip", "services": svc_instance}))]}),
     );
-    let app = &plan.apps[0];
+    let app = &plan.ingresses[0];
     assert_eq!(app.target_type_for("app-service").0, TargetType::Instance);
     // instance targets get a NodePort Service by default.
-    assert_eq!(app.services[0].type_, "NodePort");
+    assert_eq!(app.services[0].type_, ServiceType::NodePort);
     // A second backend without the override still uses ip: refused on calico.
     let two = json!({"target_type": "ip",
         "rules": [{"host": "example.com", "paths": [
@@ -1104,9 +1110,9 @@ fn class_target_type_wins_over_service_and_ingress_annotations() {
         json!({"ingress_class": {"params": {"targetType": "instance"}},
         "ingresses": [merge(seed_app(), json!({"services": svc_ip, "target_type": null}))]}),
     );
-    assert_eq!(plan.apps[0].services[0].type_, "NodePort");
+    assert_eq!(plan.ingresses[0].services[0].type_, ServiceType::NodePort);
     assert_eq!(
-        plan.apps[0].target_type_for("app-service").0,
+        plan.ingresses[0].target_type_for("app-service").0,
         TargetType::Instance
     );
     // Not even an unknown value is read under the class's targetType.

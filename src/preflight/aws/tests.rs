@@ -36,7 +36,7 @@ fn alb(scheme: &str) -> Alb {
     Alb {
         field: "ingresses[0]".into(),
         ingress: "default/app".into(),
-        scheme: scheme.into(),
+        scheme: Scheme::parse(scheme).expect("a scheme"),
         controller_manages_rules: true,
         instance_targets: true,
         node_ports: vec![30080],
@@ -160,7 +160,7 @@ fn untagged_subnets_with_an_igw_route_are_found_by_reachability() {
     let (chosen, how) = discover(
         facts.subnets.as_ref().unwrap(),
         facts.route_tables.as_ref().unwrap(),
-        "internet-facing",
+        Scheme::InternetFacing,
         "netpath",
     );
     assert_eq!(how, "reachability");

@@ -19,7 +19,8 @@ fn plan(ingress_extra: Value) -> Plan {
         &env,
     )
     .unwrap_or_else(|e| panic!("spec: {e:?}"));
-    crate::alb::netcheck::run(&p, None).plan
+    let args = module::Args::from_params(&p).expect("typed options");
+    crate::preflight::path::run(&args.path, None).plan
 }
 
 fn node(name: &str, provider_id: Option<&str>, ready: &str, labels: Value) -> NodeView {

@@ -3,14 +3,15 @@
 //! when given, live state (IPPools, Services, kubeadm-config), down to the
 //! security-group rules the path needs. Pure: the caller reads live state.
 
-use super::model::{self, Network, Plan, Port};
-use super::sg::{self, Groups, Target};
+use crate::alb::model::{self, Plan, PlanArgs, Port};
+use crate::alb::sg::{self, Groups, Target};
 use crate::net::cidr;
 use crate::net::model::{CniPlugin, Peer, SgRule, TargetType};
 use crate::net::mtu::Encapsulation;
-use crate::protocol::Params;
+use crate::net::network::{self, Network, NetworkArgs};
 use crate::validate::{Finding, Findings};
 use ipnet::IpNet;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 
@@ -45,12 +46,30 @@ pub struct Report {
     pub plan: Plan,
 }
 
-pub fn run(p: &Params, live: Option<&Live>) -> Report {
+/// The inputs of the whole-path check, typed (the `netcheck` options the
+/// path depends on).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PathArgs {
+    #[serde(flatten)]
+    pub network: NetworkArgs,
+    #[serde(flatten)]
+    pub plan: PlanArgs,
+    pub service_cidr: Option<String>,
+    pub open_node_port_range: Option<bool>,
+    pub alb_security_group: Option<String>,
+    pub worker_security_group: Option<String>,
+}
+
+pub fn run(p: &PathArgs, live: Option<&Live>) -> Report {
     let mut f = Findings::new();
-    let mut net = model::parse_network(p, &mut f);
+    let mut net = Network::parse(&p.network, &mut f);
     let mut service_cidr = match cidr::parse_cidr(
         "service_cidr",
-        p.str("service_cidr").unwrap_or(DEFAULT_SERVICE_CIDR).trim(),
+        p.service_cidr
+            .as_deref()
+            .unwrap_or(DEFAULT_SERVICE_CIDR)
+            .trim(),
     ) {
         Ok(n) => Some(n),
         Err(e) => {
@@ -88,7 +107,7 @@ pub fn run(p: &Params, live: Option<&Live>) -> Report {
         }
     }
 
-    let plan = model::parse_plan(p, &net, false, &mut f);
+    let plan = model::parse_plan(&p.plan, &net, false, &mut f);
     let live_services = live.and_then(|l| l.services.as_deref());
     if let Some(svcs) = live_services {
         model::check_live_services(&plan, svcs, &mut f);
@@ -99,7 +118,7 @@ pub fn run(p: &Params, live: Option<&Live>) -> Report {
     let mut rules = sg::alb_rules(
         &targets,
         net.node_port_range,
-        p.bool("open_node_port_range"),
+        p.open_node_port_range.unwrap_or(false),
         &mut f,
     );
     rules.extend(ip_rules);
@@ -108,13 +127,13 @@ pub fn run(p: &Params, live: Option<&Live>) -> Report {
 
     let groups = Groups {
         alb: p
-            .str("alb_security_group")
-            .unwrap_or(sg::DEFAULT_ALB_GROUP)
-            .to_string(),
+            .alb_security_group
+            .clone()
+            .unwrap_or_else(|| sg::DEFAULT_ALB_GROUP.to_string()),
         worker: p
-            .str("worker_security_group")
-            .unwrap_or(sg::DEFAULT_WORKER_GROUP)
-            .to_string(),
+            .worker_security_group
+            .clone()
+            .unwrap_or_else(|| sg::DEFAULT_WORKER_GROUP.to_string()),
     };
     let mut network = net.model.facts();
     network["service_cidr"] = json!(service_cidr.map(|c| c.to_string()));
@@ -138,7 +157,7 @@ pub fn run(p: &Params, live: Option<&Live>) -> Report {
 
 /// Whether the controller adds worker rules for `app`: it does when it makes
 /// the frontend SG itself (no `security-groups`), or when asked to.
-pub fn controller_manages_rules(app: &model::App) -> bool {
+pub fn controller_manages_rules(app: &model::IngressSpec) -> bool {
     app.annotation("security-groups").is_none()
         || app
             .annotation("manage-backend-security-group-rules")
@@ -159,7 +178,7 @@ fn controller_rule(
     let mut unknown = false;
     let mut backends: HashSet<(String, String)> = HashSet::new();
     let mut field = String::new();
-    for (i, app) in plan.apps.iter().enumerate() {
+    for (i, app) in plan.ingresses.iter().enumerate() {
         if !app.present || !controller_manages_rules(app) {
             continue;
         }
@@ -315,7 +334,7 @@ fn kubeadm_checks(
     }
     if let Some(r) = extra_arg(cfg, "service-node-port-range") {
         let mut scratch = Findings::new();
-        let live = model::parse_node_port_range("node_port_range", r, &mut scratch);
+        let live = network::parse_node_port_range("node_port_range", r, &mut scratch);
         if scratch.0.is_empty() && live != net.node_port_range {
             f.warning(
                 "node_port_range",
@@ -365,7 +384,7 @@ fn check_cidrs(net: &Network, service_cidr: Option<IpNet>, f: &mut Findings) {
     let vpc_refs = net.vpc_ranges();
     let docker: IpNet = DOCKER_BRIDGE.parse().expect("valid");
     let calico = net.model.cni_plugin == CniPlugin::Calico;
-    model::check_pod_cidrs(net, f);
+    network::check_pod_cidrs(net, f);
     for pod in &net.model.pod_cidrs {
         if let Some(svc) = service_cidr {
             f.extend(cidr::check_no_overlap(
@@ -551,7 +570,7 @@ fn targets(
         .collect();
     let mut targets = Vec::new();
     let mut ip_ports: Vec<(u16, String)> = Vec::new();
-    for app in plan.apps.iter().filter(|a| a.present) {
+    for app in plan.ingresses.iter().filter(|a| a.present) {
         let mut seen = HashSet::new();
         // use-annotation actions reach no Service: only what they forward to counts.
         for b in &app.service_backends() {

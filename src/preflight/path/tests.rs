@@ -2,16 +2,17 @@ use super::*;
 use crate::modules::netcheck as module;
 use crate::validate::Severity;
 
-fn params(v: Value) -> Params {
+fn params(v: Value) -> PathArgs {
     let env = |_: &str| None;
-    crate::protocol::spec::validate(
+    let p = crate::protocol::spec::validate(
         "t",
         module::MODULE.options,
         &module::MODULE.constraints,
         v.as_object().unwrap(),
         &env,
     )
-    .unwrap_or_else(|e| panic!("spec: {e:?}"))
+    .unwrap_or_else(|e| panic!("spec: {e:?}"));
+    module::Args::from_params(&p).expect("typed options").path
 }
 
 fn app(node_port: Option<i64>) -> Value {
