@@ -10,7 +10,7 @@
 //! written, the webhooks (failurePolicy Fail, no controller behind them)
 //! refuse Services and Ingresses on that plane: no test here writes either.
 
-use crate::common::{self, module};
+use crate::common::{self, module, with};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -23,14 +23,6 @@ module_plane!("lbc-controller");
 fn lock() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn with(base: Value, extra: Value) -> Value {
-    let mut b = base;
-    for (k, v) in extra.as_object().unwrap() {
-        b[k] = v.clone();
-    }
-    b
 }
 
 fn args(ns: &str, extra: Value) -> Value {

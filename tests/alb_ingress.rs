@@ -2,19 +2,11 @@
 //! the seed's two patterns, idempotence, check mode, and every rule refusing
 //! bad input before anything is written.
 
-use crate::common::{self, module, plane};
+use crate::common::{self, module, plane, with};
 use serde_json::{Value, json};
 
 fn conn() -> Value {
     json!({"kubeconfig": plane().kubeconfig.to_str().unwrap()})
-}
-
-fn with(base: Value, extra: Value) -> Value {
-    let mut b = base;
-    for (k, v) in extra.as_object().unwrap() {
-        b[k] = v.clone();
-    }
-    b
 }
 
 fn run(args: Value) -> Value {

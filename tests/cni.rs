@@ -5,7 +5,7 @@
 //! write or compare it hold `FELIX`; each keeps its calico-config in its own
 //! namespace (calico_namespace).
 
-use crate::common::{self, module};
+use crate::common::{self, module, with};
 use serde_json::{Value, json};
 use std::sync::{Mutex, MutexGuard};
 
@@ -16,14 +16,6 @@ const FELIX_API: &str = "crd.projectcalico.org/v1";
 fn felix_lock() -> MutexGuard<'static, ()> {
     static FELIX: Mutex<()> = Mutex::new(());
     FELIX.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn with(base: Value, extra: Value) -> Value {
-    let mut b = base;
-    for (k, v) in extra.as_object().unwrap() {
-        b[k] = v.clone();
-    }
-    b
 }
 
 fn run(args: Value, check: bool) -> Value {

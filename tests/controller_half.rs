@@ -8,55 +8,16 @@
 
 use crate::common::imds::Imds;
 use crate::common::module::{self, Flags};
-use crate::common::{block_on, resource_version, unique_name};
+use crate::common::{self, block_on, resource_version, unique_name};
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
 
 module_plane!("controller-half");
 
-/// A Node made by a test, deleted when the test ends (pass or panic):
-/// Nodes are cluster-wide, and other tests' preflights read every Node.
-struct TestNode(String);
-
-impl std::ops::Deref for TestNode {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Drop for TestNode {
-    fn drop(&mut self) {
-        plane().delete("v1", "Node", None, &self.0);
-    }
-}
-
-/// A Node as kubelet registers it without --provider-id: Ready, with an InternalIP.
-fn node(ip: &str, provider_id: Option<&str>) -> TestNode {
-    let name = unique_name("ip-node");
-    let mut obj = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}});
-    if let Some(p) = provider_id {
-        obj["spec"] = json!({"providerID": p});
-    }
-    plane().create(&obj);
-    let status = json!({"status": {
-        "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
-        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
-                        "message": "kubelet is posting ready status",
-                        "lastHeartbeatTime": "2026-12-01T00:00:00Z", "lastTransitionTime": "2026-12-01T00:00:00Z"}],
-    }});
-    let n = name.clone();
-    block_on(async move {
-        let api: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(plane().client());
-        api.patch_status(
-            &n,
-            &kube::api::PatchParams::default(),
-            &kube::api::Patch::Merge(&status),
-        )
-        .await
-        .expect("patch Node status");
-    });
-    TestNode(name)
+/// A Node as kubelet registers it, with or without --provider-id, deleted
+/// when the test ends (pass or panic).
+fn node(ip: &str, provider_id: Option<&str>) -> common::Node<'static> {
+    plane().node(&unique_name("ip-node"), provider_id, ip)
 }
 
 fn get_node(name: &str) -> Value {
@@ -387,22 +348,18 @@ fn controller_deployment(ns: &str, args: &[&str], available: bool) {
             "template": {"metadata": {"labels": {"app": "lbc"}},
                 "spec": {"containers": [{"name": "aws-load-balancer-controller",
                     "image": "public.ecr.aws/eks/aws-load-balancer-controller:v3.5.0", "args": args}]}}}}));
-    let status = json!({"status": {"replicas": 1, "readyReplicas": if available { 1 } else { 0 }, "availableReplicas": if available { 1 } else { 0 },
+    let n = if available { 1 } else { 0 };
+    let status = json!({"replicas": 1, "readyReplicas": n, "availableReplicas": n,
         "conditions": [{"type": "Available", "status": if available { "True" } else { "False" },
             "reason": "MinimumReplicasAvailable", "message": "test",
-            "lastUpdateTime": "2026-12-01T00:00:00Z", "lastTransitionTime": "2026-12-01T00:00:00Z"}]}});
-    let ns = ns.to_string();
-    block_on(async move {
-        let api: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
-            kube::Api::namespaced(plane().client(), &ns);
-        api.patch_status(
-            "aws-load-balancer-controller",
-            &kube::api::PatchParams::default(),
-            &kube::api::Patch::Merge(&status),
-        )
-        .await
-        .expect("patch Deployment status");
-    });
+            "lastUpdateTime": "2026-12-01T00:00:00Z", "lastTransitionTime": "2026-12-01T00:00:00Z"}]});
+    plane().patch_status(
+        "apps/v1",
+        "Deployment",
+        Some(ns),
+        "aws-load-balancer-controller",
+        status,
+    );
 }
 
 fn controller_netcheck(ns: &str, extra: Value) -> Value {

@@ -5,7 +5,7 @@
 //! JSON result with a clear message, in bounded time, and leave a state that a
 //! rerun converges.
 
-use crate::common::{self, Plane, module, plane};
+use crate::common::{self, Plane, module, plane, with};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -13,14 +13,6 @@ use std::time::{Duration, Instant};
 
 fn cm(ns: &str, name: &str, data: Value) -> Value {
     json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}, "data": data})
-}
-
-fn with(base: Value, extra: Value) -> Value {
-    let mut b = base;
-    for (k, v) in extra.as_object().unwrap() {
-        b[k] = v.clone();
-    }
-    b
 }
 
 fn kubeconfig_of(p: &Plane) -> Value {
@@ -69,15 +61,6 @@ fn finish(child: Child) -> module::Output {
         stdout,
         stderr,
     }
-}
-
-fn private_plane() -> Plane {
-    let dir = tempfile::Builder::new()
-        .prefix("netpath-faults-")
-        .tempdir()
-        .unwrap()
-        .keep();
-    Plane::start(&dir).unwrap_or_else(|e| panic!("private plane: {e}"))
 }
 
 fn apiserver_pid(p: &Plane) -> u32 {
@@ -181,7 +164,7 @@ fn silent_server_is_bounded_by_request_timeout() {
 
 #[test]
 fn hung_server_is_bounded_by_request_timeout_and_rerun_converges() {
-    let p = private_plane();
+    let p = common::private_plane("faults");
     let ns = p.namespace("hang");
     let docs: Vec<Value> = (0..20)
         .map(|i| cm(&ns, &format!("h-{i}"), json!({"i": i.to_string()})))
@@ -211,7 +194,7 @@ fn hung_server_is_bounded_by_request_timeout_and_rerun_converges() {
 
 #[test]
 fn server_killed_mid_task_reports_what_was_applied_and_rerun_converges() {
-    let p = private_plane();
+    let p = common::private_plane("faults");
     let n = 200;
     let pid = apiserver_pid(&p);
     let cmdline: Vec<String> = std::fs::read(format!("/proc/{pid}/cmdline"))

@@ -6,7 +6,7 @@
 //! pod network), and deletes its pools at the end; only the seed test uses
 //! the seed's 192.168.0.0/16.
 
-use crate::common::{self, module};
+use crate::common::{self, module, with};
 use serde_json::{Value, json};
 
 module_plane!("ippool");
@@ -15,14 +15,6 @@ const API: &str = "crd.projectcalico.org/v1";
 /// Where the tests' pools live; passed as pod_subnet so a kubeadm-config on
 /// the plane does not matter to them.
 const TEST_RANGE: &str = "10.64.0.0/10";
-
-fn with(base: Value, extra: Value) -> Value {
-    let mut b = base;
-    for (k, v) in extra.as_object().unwrap() {
-        b[k] = v.clone();
-    }
-    b
-}
 
 fn run(args: Value, check: bool, diff: bool) -> Value {
     let args = with(

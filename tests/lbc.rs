@@ -491,7 +491,7 @@ fn pattern_2_vpc_cni_registers_pod_ips() {
             "metadata": {"name": pod, "namespace": t.ns, "labels": {"app": "myapp"}},
             "spec": {"nodeName": node, "containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10", "ports": [{"containerPort": 8080}]}]}}));
         let now = "2026-01-01T00:00:00Z";
-        rig.patch_status("v1", "Pod", Some(&t.ns), &pod, json!({"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
+        rig.plane.patch_status("v1", "Pod", Some(&t.ns), &pod, json!({"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
             "hostIP": inst["privateIp"], "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": now},
             {"type": "ContainersReady", "status": "True", "lastTransitionTime": now}]}));
         endpoints.push(json!({"addresses": [ip], "conditions": {"ready": true, "serving": true, "terminating": false},

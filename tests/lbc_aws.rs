@@ -12,19 +12,14 @@ use serde_json::{Value, json};
 
 /// netcheck's options for the seed's path in `ns` (the roles' values).
 fn args(rig: &Rig, ns: &str) -> Value {
-    let text = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("inventory/group_vars/all.yml"),
-    )
-    .unwrap();
-    let v: Value = serde_saphyr::from_str(&text).unwrap();
-    let mut apps = v["alb_ingress_ingresses"].clone();
+    let seed = lbc::seed_args(ns);
+    let mut apps = seed["ingresses"].clone();
     for a in apps.as_array_mut().unwrap() {
-        a["namespace"] = json!(ns);
         a["services"][0]["node_port"] = json!(31555);
     }
     json!({
         "kubeconfig": rig.plane.kubeconfig.to_str().unwrap(),
-        "cni_plugin": "calico", "pod_cidr": v["cni_pod_cidr"], "vpc_cidrs": v["cni_vpc_cidrs"],
+        "cni_plugin": "calico", "pod_cidr": seed["pod_cidr"], "vpc_cidrs": seed["vpc_cidrs"],
         "cluster_name": "netpath",
         "aws": true,
         "ingresses": apps,
@@ -299,7 +294,7 @@ fn break_controller_without_vpc_id_on_hop_limit_one() {
         "--cluster-name=netpath",
         "--aws-region=eu-west-1",
     ]));
-    rig.patch_status(
+    rig.plane.patch_status(
         "apps/v1",
         "Deployment",
         Some(ns),
@@ -330,7 +325,7 @@ fn break_controller_without_vpc_id_on_hop_limit_one() {
         "--aws-region=eu-west-1",
         &format!("--aws-vpc-id={}", rig.seed["vpc"].as_str().unwrap()),
     ]));
-    rig.patch_status(
+    rig.plane.patch_status(
         "apps/v1",
         "Deployment",
         Some(ns),

@@ -1,7 +1,7 @@
 //! The `manifest` module and the apply engine against a real kube-apiserver,
 //! run exactly as Ansible runs a binary module: an args file as argv[1].
 
-use crate::common::{self, module, plane};
+use crate::common::{self, module, plane, with};
 use serde_json::{Value, json};
 
 fn cm(ns: &str, name: &str, data: Value) -> Value {
@@ -10,14 +10,6 @@ fn cm(ns: &str, name: &str, data: Value) -> Value {
 
 fn conn() -> Value {
     json!({"kubeconfig": plane().kubeconfig.to_str().unwrap()})
-}
-
-fn with(base: Value, extra: Value) -> Value {
-    let mut b = base;
-    for (k, v) in extra.as_object().unwrap() {
-        b[k] = v.clone();
-    }
-    b
 }
 
 #[test]
@@ -994,40 +986,12 @@ fn server_side_apply_options_and_conflict_reason() {
     );
 }
 
-/// The collection as the action sees it, with this build's binary.
-fn collection_with_action(dir: &std::path::Path) -> std::path::PathBuf {
-    let coll = dir.join("collections/ansible_collections/netpath/calico_alb");
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("collection");
-    for sub in ["plugins/action", "plugins/plugin_utils", "meta"] {
-        std::fs::create_dir_all(coll.join(sub)).unwrap();
-        for f in std::fs::read_dir(src.join(sub)).unwrap() {
-            let f = f.unwrap().path();
-            if f.is_file() {
-                std::fs::copy(&f, coll.join(sub).join(f.file_name().unwrap())).unwrap();
-            }
-        }
-    }
-    std::fs::create_dir_all(coll.join("libexec")).unwrap();
-    std::fs::create_dir_all(coll.join("plugins/modules")).unwrap();
-    std::fs::copy(
-        assert_cmd::cargo::cargo_bin!("netpath"),
-        coll.join("libexec/netpath"),
-    )
-    .unwrap();
-    std::os::unix::fs::symlink(
-        "../../libexec/netpath",
-        coll.join("plugins/modules/manifest"),
-    )
-    .unwrap();
-    dir.join("collections")
-}
-
 #[test]
 fn action_resolves_src_in_files_and_renders_template_on_the_controller() {
     let ns = common::namespace("k8saction");
     let dir = tempfile::tempdir().unwrap();
     let w = dir.path();
-    let collections = collection_with_action(w);
+    let collections = common::collection(w);
     let role = w.join("roles/app");
     for sub in ["tasks", "files", "templates"] {
         std::fs::create_dir_all(role.join(sub)).unwrap();

@@ -1,7 +1,7 @@
 //! The `netcheck` module as Ansible runs it: from inputs only, and from the
 //! live state of a real kube-apiserver. It never writes.
 
-use crate::common::{self, module};
+use crate::common::{self, module, with};
 use serde_json::{Value, json};
 
 module_plane!("netcheck");
@@ -16,14 +16,6 @@ fn run(args: Value, check: bool) -> Value {
         },
     )
     .json
-}
-
-fn with(base: Value, extra: Value) -> Value {
-    let mut b = base;
-    for (k, v) in extra.as_object().unwrap() {
-        b[k] = v.clone();
-    }
-    b
 }
 
 fn app(ns: &str, node_port: Option<i64>) -> Value {

@@ -247,46 +247,6 @@ fn the_role_connection_wins_only_when_the_role_variable_is_set() {
 
 // --- the roles, with ansible-playbook -------------------------------------
 
-/// A collection tree in `dir`: the repository's roles, action plugins and
-/// meta (action groups), and this test build's binary under every module name.
-fn collection(dir: &Path) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let coll = dir.join("collections/ansible_collections/netpath/calico_alb");
-    for sub in ["plugins/action", "plugins/plugin_utils", "meta"] {
-        std::fs::create_dir_all(coll.join(sub)).unwrap();
-        for f in std::fs::read_dir(root.join("collection").join(sub)).unwrap() {
-            let f = f.unwrap().path();
-            if f.is_file() {
-                std::fs::copy(&f, coll.join(sub).join(f.file_name().unwrap())).unwrap();
-            }
-        }
-    }
-    std::os::unix::fs::symlink(root.join("roles"), coll.join("roles")).unwrap();
-    std::fs::create_dir_all(coll.join("libexec")).unwrap();
-    std::fs::create_dir_all(coll.join("plugins/modules")).unwrap();
-    std::fs::copy(
-        assert_cmd::cargo::cargo_bin!("netpath"),
-        coll.join("libexec/netpath"),
-    )
-    .unwrap();
-    for m in [
-        "manifest",
-        "ippool",
-        "cni",
-        "alb_ingress",
-        "netcheck",
-        "alb_controller",
-        "node_provider_id",
-    ] {
-        std::os::unix::fs::symlink(
-            "../../libexec/netpath",
-            coll.join("plugins/modules").join(m),
-        )
-        .unwrap();
-    }
-    dir.join("collections")
-}
-
 /// The ansible-core venvs to run the roles on: the pinned one, and 2.16
 /// (the oldest claimed, whose omit handling differs) when scripts/venv-core
 /// has made it.
@@ -320,7 +280,7 @@ struct Play {
 impl Play {
     fn new() -> Play {
         let dir = tempfile::tempdir().unwrap();
-        let collections = collection(dir.path());
+        let collections = common::collection(dir.path());
         std::fs::write(
             dir.path().join("inventory.yml"),
             "all:\n  hosts:\n    localhost:\n      ansible_connection: local\n      \
@@ -598,28 +558,7 @@ fn role_step_sets_the_provider_id_from_the_hosts_own_metadata() {
         name.len() % 250 + 1
     );
     let p = plane();
-    p.create(&json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}}));
-    struct Gone(String);
-    impl Drop for Gone {
-        fn drop(&mut self) {
-            plane().delete("v1", "Node", None, &self.0);
-        }
-    }
-    let _gone = Gone(name.clone());
-    let status = json!({"status": {"addresses": [{"type": "InternalIP", "address": ip}],
-        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "test",
-            "lastHeartbeatTime": "2026-12-01T00:00:00Z", "lastTransitionTime": "2026-12-01T00:00:00Z"}]}});
-    let n = name.clone();
-    common::block_on(async move {
-        let api: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(plane().client());
-        api.patch_status(
-            &n,
-            &kube::api::PatchParams::default(),
-            &kube::api::Patch::Merge(&status),
-        )
-        .await
-        .expect("patch Node status");
-    });
+    let _node = p.node(&name, None, &ip);
     let imds = common::imds::Imds::start("i-0fedcba9876543210", "eu-west-1c", &ip);
     let play = Play::new();
     let venv = common::venv_bin();

@@ -4,19 +4,11 @@
 //! the CLI) is searched for the bearer tokens, the client key material and
 //! the no_log values that went in.
 
-use crate::common::{self, module, plane};
+use crate::common::{self, module, plane, with};
 use serde_json::{Value, json};
 
 fn cm(ns: &str, name: &str) -> Value {
     json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}, "data": {"k": "v"}})
-}
-
-fn with(base: Value, extra: Value) -> Value {
-    let mut b = base;
-    for (k, v) in extra.as_object().unwrap() {
-        b[k] = v.clone();
-    }
-    b
 }
 
 /// Everything secret that this plane's credentials contain: tokens, the

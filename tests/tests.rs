@@ -33,3 +33,26 @@ mod secrets;
 mod static_binary;
 mod testplane;
 mod transport;
+
+/// Cargo builds only the modules declared above (autotests = false): a new
+/// tests/*.rs that is not declared here would never run.
+#[test]
+fn every_test_file_is_a_module_of_this_binary() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let this = std::fs::read_to_string(dir.join("tests.rs")).unwrap();
+    for f in std::fs::read_dir(&dir).unwrap() {
+        let path = f.unwrap().path();
+        let (Some(stem), Some("rs")) = (
+            path.file_stem().and_then(|s| s.to_str()),
+            path.extension().and_then(|s| s.to_str()),
+        ) else {
+            continue;
+        };
+        if stem != "tests" {
+            assert!(
+                this.contains(&format!("\nmod {stem};\n")),
+                "tests/{stem}.rs is not declared in tests/tests.rs: add `mod {stem};`"
+            );
+        }
+    }
+}

@@ -400,43 +400,6 @@ impl Rig {
             .collect()
     }
 
-    /// Merge-patches the status subresource (no kubelet writes it here).
-    pub fn patch_status(
-        &self,
-        api_version: &str,
-        kind: &str,
-        ns: Option<&str>,
-        name: &str,
-        status: Value,
-    ) {
-        use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
-        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-        let plural = format!("{}s", kind.to_ascii_lowercase());
-        let ar = ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk(group, version, kind),
-            &plural,
-        );
-        let (ns, name, config) = (
-            ns.map(str::to_string),
-            name.to_string(),
-            self.plane.config("admin"),
-        );
-        block_on(async move {
-            let client = kube::Client::try_from(config).unwrap();
-            let api: Api<DynamicObject> = match &ns {
-                Some(ns) => Api::namespaced_with(client, ns, &ar),
-                None => Api::all_with(client, &ar),
-            };
-            api.patch_status(
-                &name,
-                &PatchParams::default(),
-                &Patch::Merge(json!({"status": status})),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("patch {kind} {name} status: {e}"));
-        });
-    }
-
     /// Polls `f` every 300 ms until it returns Some, for at most `secs`.
     #[track_caller]
     pub fn wait<T>(&self, what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
@@ -477,8 +440,10 @@ impl Test {
         self.rig.plane.create(&json!({"apiVersion": "v1", "kind": "Node",
             "metadata": {"name": name, "labels": {"topology.kubernetes.io/zone": "eu-west-1a"}}, "spec": spec}));
         self.nodes.lock().unwrap().push(name.to_string());
+        let status = common::ready_node_status(name, ip);
         self.rig
-            .patch_status("v1", "Node", None, name, ready_status(ip));
+            .plane
+            .patch_status("v1", "Node", None, name, status);
     }
 
     /// Also clean namespace `ns` on drop (e.g. `default`, where site.yml writes).
@@ -490,14 +455,6 @@ impl Test {
         self.rig.plane.delete("v1", "Node", None, name);
         self.nodes.lock().unwrap().retain(|n| n != name);
     }
-}
-
-/// Node status Ready=True with an InternalIP.
-pub fn ready_status(ip: &str) -> Value {
-    let now = "2026-01-01T00:00:00Z";
-    json!({"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "lbc test",
-        "lastHeartbeatTime": now, "lastTransitionTime": now}],
-        "addresses": [{"type": "InternalIP", "address": ip}]})
 }
 
 impl Drop for Test {

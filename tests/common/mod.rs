@@ -307,6 +307,52 @@ impl Plane {
         })
     }
 
+    /// Merge-patches the status subresource: no kubelet or controller writes
+    /// it on this plane.
+    pub fn patch_status(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+        status: Value,
+    ) {
+        let (api_version, kind, namespace, name) = (
+            api_version.to_string(),
+            kind.to_string(),
+            namespace.map(str::to_string),
+            name.to_string(),
+        );
+        self.run(move |client| async move {
+            let api = dyn_api(&client, &api_version, &kind, namespace.as_deref()).await;
+            let patch = Patch::Merge(serde_json::json!({ "status": status }));
+            if let Err(e) = api
+                .patch_status(&name, &PatchParams::default(), &patch)
+                .await
+            {
+                panic!("patch {kind} {name} status: {e}");
+            }
+        })
+    }
+
+    /// A Node as kubelet registers it: Ready, with `ip` as its InternalIP and
+    /// `provider_id` (if any) as spec.providerID. Deleted when the guard
+    /// drops, pass or panic: Nodes are cluster-wide.
+    pub fn node(&self, name: &str, provider_id: Option<&str>, ip: &str) -> Node<'_> {
+        let mut obj =
+            serde_json::json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}});
+        if let Some(p) = provider_id {
+            obj["spec"] = serde_json::json!({ "providerID": p });
+        }
+        self.create(&obj);
+        let node = Node {
+            plane: self,
+            name: name.to_string(),
+        };
+        self.patch_status("v1", "Node", None, name, ready_node_status(name, ip));
+        node
+    }
+
     /// Runs `f` with an admin client on a private runtime, from sync or async code.
     fn run<F, Fut, T>(&self, f: F) -> T
     where
@@ -338,6 +384,35 @@ pub fn start_private(prefix: &str) -> Result<Plane, String> {
         .map_err(|e| format!("temp dir: {e}"))?
         .keep();
     Plane::start_with(&dir, &["--rm"])
+}
+
+/// A Node of `Plane::node`, deleted on drop; derefs to its name.
+pub struct Node<'a> {
+    plane: &'a Plane,
+    name: String,
+}
+
+impl std::ops::Deref for Node<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for Node<'_> {
+    fn drop(&mut self) {
+        self.plane.delete("v1", "Node", None, &self.name);
+    }
+}
+
+/// Node status as kubelet posts it: Ready, with an InternalIP and a Hostname.
+pub fn ready_node_status(name: &str, ip: &str) -> Value {
+    let now = "2026-12-01T00:00:00Z";
+    serde_json::json!({
+        "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
+        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+            "message": "kubelet is posting ready status", "lastHeartbeatTime": now, "lastTransitionTime": now}],
+    })
 }
 
 /// Runs a future to completion on a fresh current-thread runtime. Works from
@@ -392,6 +467,15 @@ pub fn delete(api_version: &str, kind: &str, namespace: Option<&str>, name: &str
 
 pub fn list(api_version: &str, kind: &str, namespace: Option<&str>) -> Vec<Value> {
     plane().list(api_version, kind, namespace)
+}
+
+/// `base` with the keys of the object `extra` set over it.
+pub fn with(base: Value, extra: Value) -> Value {
+    let mut b = base;
+    for (k, v) in extra.as_object().expect("extra is an object") {
+        b[k] = v.clone();
+    }
+    b
 }
 
 pub fn resource_version(obj: &Value) -> String {
@@ -517,6 +601,46 @@ fn make_venv() -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// A collection tree in `dir`: the repository's roles, action plugins and
+/// meta (action groups), and this test build's binary under every module name.
+pub fn collection(dir: &Path) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let coll = dir.join("collections/ansible_collections/netpath/calico_alb");
+    for sub in ["plugins/action", "plugins/plugin_utils", "meta"] {
+        std::fs::create_dir_all(coll.join(sub)).unwrap();
+        for f in std::fs::read_dir(root.join("collection").join(sub)).unwrap() {
+            let f = f.unwrap().path();
+            if f.is_file() {
+                std::fs::copy(&f, coll.join(sub).join(f.file_name().unwrap())).unwrap();
+            }
+        }
+    }
+    std::os::unix::fs::symlink(root.join("roles"), coll.join("roles")).unwrap();
+    std::fs::create_dir_all(coll.join("libexec")).unwrap();
+    std::fs::create_dir_all(coll.join("plugins/modules")).unwrap();
+    std::fs::copy(
+        assert_cmd::cargo::cargo_bin!("netpath"),
+        coll.join("libexec/netpath"),
+    )
+    .unwrap();
+    for m in [
+        "manifest",
+        "ippool",
+        "cni",
+        "alb_ingress",
+        "netcheck",
+        "alb_controller",
+        "node_provider_id",
+    ] {
+        std::os::unix::fs::symlink(
+            "../../libexec/netpath",
+            coll.join("plugins/modules").join(m),
+        )
+        .unwrap();
+    }
+    dir.join("collections")
 }
 
 /// A throwaway CA in `dir` that signed nothing the plane serves: its PEM
