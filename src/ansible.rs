@@ -59,7 +59,7 @@ pub fn run_input(mut input: ModuleInput) -> Value {
     } else {
         format!("netpath.calico_alb.{}", module.name)
     };
-    let params = match spec::validate(
+    let mut params = match spec::validate(
         &fqcn,
         module.options,
         &module.constraints,
@@ -86,17 +86,11 @@ pub fn run_input(mut input: ModuleInput) -> Value {
     let invocation = input
         .inject_invocation
         .then(|| invocation(&params.values, &params.secrets));
-    let mut warnings = params.warnings.clone();
+    let mut ctx = Ctx::new(module, input.check_mode, input.diff, redactor);
+    ctx.warnings = std::mem::take(&mut params.warnings);
     // Renamed role variables the user still sets.
-    warnings.extend(role.iter().flat_map(RoleCall::warnings));
-    let mut ctx = Ctx {
-        module,
-        warnings,
-        params,
-        check_mode: input.check_mode,
-        diff: input.diff,
-        redactor,
-    };
+    ctx.warnings
+        .extend(role.iter().flat_map(RoleCall::warnings));
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -107,7 +101,7 @@ pub fn run_input(mut input: ModuleInput) -> Value {
             return output::render(Err((e, Map::new())), &[], None, &ctx.redactor);
         }
     };
-    let result = rt.block_on(modules::run(&mut ctx));
+    let result = rt.block_on((module.run)(&mut ctx, params));
     let mut result = result.map_err(|Failure { error, extra }| (*error, extra));
     if let Some(role) = &role {
         name_role_variables(role, &mut result, &mut ctx.warnings);

@@ -485,7 +485,7 @@ fn rbac_and_webhooks_are_the_controllers_markers() {
         &|_| None,
     )
     .unwrap();
-    let plan = netpath::lbc::plan(&params).0.unwrap();
+    let plan = netpath::lbc::plan(&params.typed().unwrap()).0.unwrap();
     let c = netpath::lbc::cert::decide(
         &netpath::lbc::cert::Want {
             dns_names: &plan.dns_names(),

@@ -5,18 +5,19 @@
 //!
 //! Pure functions only; the module reads live state and writes.
 
+use super::mode::{Backend, PoolMode};
 use crate::net::cidr::{self, Family};
 use crate::net::model::{CniPlugin, NetworkModel, Peer, SgRule};
 use crate::net::mtu::{self, Encapsulation};
-use crate::protocol::Params;
 use crate::validate::Findings;
 use ipnet::IpNet;
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 pub const CONFIG_MAP: &str = "calico-config";
 pub const FELIX_API_VERSION: &str = "crd.projectcalico.org/v1";
 pub const FELIX_NAME: &str = "default";
-pub const BACKENDS: &[&str] = &["vxlan", "bird", "none"];
+pub const BACKENDS: &[&str] = Backend::NAMES;
 pub const SRC_DST_CHECK: &[&str] = &["DoNothing", "Enable", "Disable"];
 /// The calico-config keys this module owns; the rest belong to the manifest.
 pub const CONFIG_KEYS: &[&str] = &["calico_backend", "veth_mtu"];
@@ -26,7 +27,7 @@ pub const WIREGUARD_PORT: i32 = 51820;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Calico {
     pub namespace: String,
-    pub backend: String,
+    pub backend: Backend,
     pub family: Family,
     pub vxlan_enabled: bool,
     pub ipip_enabled: bool,
@@ -70,6 +71,47 @@ impl Calico {
             "metadata": {"name": FELIX_NAME},
             "spec": spec,
         })
+    }
+}
+
+/// The Calico side of the `cni` module's options (modules/cni.rs), typed.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Args {
+    /// Checked by `plan`, which names the choices when it is unknown.
+    pub cni_plugin: String,
+    pub calico_backend: Backend,
+    pub host_mtu: i64,
+    pub veth_mtu: Option<i64>,
+    /// None: on with the vxlan backend.
+    pub vxlan_enabled: Option<bool>,
+    pub vxlan_port: i64,
+    pub vxlan_vni: i64,
+    /// The pool's ipipMode, from which Felix's ipipEnabled follows.
+    pub ipip_mode: Option<PoolMode>,
+    /// Deprecated: Felix's ipipEnabled itself, read when ipip_mode is unset.
+    pub ipip_enabled: Option<bool>,
+    pub wireguard: bool,
+    pub aws_src_dst_check: String,
+    pub typha: bool,
+    pub calico_namespace: String,
+    pub pod_cidr: Option<String>,
+    pub vpc_cidrs: Vec<String>,
+    pub ip_family: Option<IpFamily>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IpFamily {
+    Ipv4,
+    Ipv6,
+}
+
+impl IpFamily {
+    fn as_str(self) -> &'static str {
+        match self {
+            IpFamily::Ipv4 => "ipv4",
+            IpFamily::Ipv6 => "ipv6",
+        }
     }
 }
 
@@ -135,9 +177,9 @@ fn worst(encaps: &[Encapsulation], fam: Family) -> Encapsulation {
 
 /// Validates the options and builds the plan; every rule that needs no
 /// cluster runs here, and all findings come back together.
-pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
+pub fn plan(p: &Args) -> (Option<Plan>, Findings) {
     let mut f = Findings::new();
-    let plugin = match p.str("cni_plugin").and_then(CniPlugin::parse) {
+    let plugin = match CniPlugin::parse(&p.cni_plugin) {
         Some(c) => c,
         None => {
             f.error(
@@ -149,13 +191,13 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
         }
     };
     let pod_cidr = p
-        .str("pod_cidr")
+        .pod_cidr
+        .as_deref()
         .and_then(|s| cidr::parse_cidr("pod_cidr", s).map_err(|x| f.push(x)).ok());
-    let (vpc_cidrs, bad) = cidr::parse_list("vpc_cidrs", &p.str_list("vpc_cidrs"));
+    let (vpc_cidrs, bad) = cidr::parse_list("vpc_cidrs", &p.vpc_cidrs);
     bad.into_iter().for_each(|x| f.push(x));
     let vpc_cidrs: Vec<IpNet> = vpc_cidrs.into_iter().map(|(_, n)| n).collect();
-    let typha = p.bool("typha");
-    let wireguard = p.bool("wireguard");
+    let (typha, wireguard) = (p.typha, p.wireguard);
 
     if plugin == CniPlugin::AwsVpcCni {
         if let Some(pod) = pod_cidr {
@@ -215,47 +257,39 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
             f.push(x);
         }
     }
-    let family = match (p.str("ip_family"), pod_cidr.map(cidr::family)) {
-        (Some("ipv6"), Some(Family::V4)) | (Some("ipv4"), Some(Family::V6)) => {
+    let family = match (p.ip_family, pod_cidr.map(cidr::family)) {
+        (Some(IpFamily::Ipv6), Some(Family::V4)) | (Some(IpFamily::Ipv4), Some(Family::V6)) => {
             f.error(
                 "ip_family",
                 format!(
                     "ip_family {} does not match pod_cidr {}: the tunnel MTU and the Felix \
                      field (vxlanMTU or vxlanMTUV6) would be for the wrong family.",
-                    p.str("ip_family").unwrap_or_default(),
+                    p.ip_family.map_or("", IpFamily::as_str),
                     pod_cidr.map(|c| c.to_string()).unwrap_or_default()
                 ),
                 "omit ip_family (it follows pod_cidr), or make them agree.",
             );
             Family::V4
         }
-        (Some("ipv6"), _) => Family::V6,
-        (Some(_), _) => Family::V4,
+        (Some(IpFamily::Ipv6), _) => Family::V6,
+        (Some(IpFamily::Ipv4), _) => Family::V4,
         (None, fam) => fam.unwrap_or(Family::V4),
     };
 
-    let backend = p.str("calico_backend").unwrap_or("vxlan").to_string();
+    let backend = p.calico_backend;
     // IP-in-IP follows the pool's ipipMode (what the seed sets); Felix's own
     // ipip_enabled is the deprecated way to say it.
-    let (ipip_field, ipip_enabled) = match p.str("ipip_mode") {
-        Some(m) => ("ipip_mode", super::ippool::mode_on(m)),
-        None => ("ipip_enabled", p.bool("ipip_enabled")),
+    let (ipip_field, ipip_enabled) = match p.ipip_mode {
+        Some(m) => ("ipip_mode", m.is_on()),
+        None => ("ipip_enabled", p.ipip_enabled.unwrap_or(false)),
     };
-    let ipip_on = if ipip_field == "ipip_mode" {
-        "ipip_mode: Always"
+    let (ipip_on, ipip_off) = if ipip_field == "ipip_mode" {
+        ("ipip_mode: Always", "ipip_mode: Never")
     } else {
-        "ipip_enabled: true"
+        ("ipip_enabled: true", "ipip_enabled: false")
     };
-    let ipip_off = if ipip_field == "ipip_mode" {
-        "ipip_mode: Never"
-    } else {
-        "ipip_enabled: false"
-    };
-    let vxlan_enabled = p
-        .get("vxlan_enabled")
-        .and_then(Value::as_bool)
-        .unwrap_or(backend == "vxlan");
-    if backend == "vxlan" && !vxlan_enabled {
+    let vxlan_enabled = p.vxlan_enabled.unwrap_or(backend == Backend::Vxlan);
+    if backend == Backend::Vxlan && !vxlan_enabled {
         f.error(
             "vxlan_enabled",
             "calico_backend: vxlan routes pods only through VXLAN, but vxlan_enabled is false: \
@@ -263,7 +297,7 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
             "omit vxlan_enabled (it follows calico_backend), or use calico_backend: bird.",
         );
     }
-    if ipip_enabled && backend != "bird" {
+    if ipip_enabled && backend != Backend::Bird {
         f.error(
             ipip_field,
             format!(
@@ -307,9 +341,9 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
     }
     let worst = worst(&encaps, family);
 
-    let host_mtu = p.int("host_mtu").unwrap_or(9001);
+    let host_mtu = p.host_mtu;
     let host = u16::try_from(host_mtu).unwrap_or(0);
-    let explicit = p.int("veth_mtu");
+    let explicit = p.veth_mtu;
     if let Some(v) = explicit
         && u16::try_from(v).is_err()
     {
@@ -340,7 +374,7 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
         mtu::max_pod_mtu(host, Encapsulation::Vxlan, family)
     };
 
-    let port = p.int("vxlan_port").unwrap_or(4789);
+    let port = p.vxlan_port;
     if !(1..=65535).contains(&port) {
         f.error(
             "vxlan_port",
@@ -350,7 +384,7 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
             "use 4789 (the IANA VXLAN port and Calico's default).",
         );
     }
-    let vni = p.int("vxlan_vni").unwrap_or(4096);
+    let vni = p.vxlan_vni;
     if !(0..=16_777_215).contains(&vni) {
         f.error(
             "vxlan_vni",
@@ -359,10 +393,7 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
         );
     }
 
-    let src_dst = p
-        .str("aws_src_dst_check")
-        .unwrap_or("DoNothing")
-        .to_string();
+    let src_dst = p.aws_src_dst_check.clone();
     let unencapsulated = !vxlan_enabled && !ipip_enabled;
     if unencapsulated && src_dst != "Disable" {
         f.warning(
@@ -392,13 +423,10 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
         vpc_cidrs,
         encapsulation,
         vxlan_port: u16::try_from(port).unwrap_or(4789),
-        bgp: backend == "bird",
+        bgp: backend == Backend::Bird,
         typha,
     };
-    let namespace = p
-        .str("calico_namespace")
-        .unwrap_or("kube-system")
-        .to_string();
+    let namespace = p.calico_namespace.clone();
     if let Some(why) = crate::kube::apply::namespace_problem(&namespace) {
         f.error(
             "calico_namespace",
@@ -454,7 +482,7 @@ pub fn foreign_keys_owned(cm: &Value, manager: &str) -> Vec<String> {
 /// For the CLI (no cluster): the objects the options render to (none for
 /// aws-vpc-cni) and the facts, or every finding when any rule is broken.
 /// `Ok` carries the warnings.
-pub fn render(p: &Params) -> Result<(Vec<Value>, Value, Findings), Findings> {
+pub fn render(p: &Args) -> Result<(Vec<Value>, Value, Findings), Findings> {
     let (plan, f) = plan(p);
     match plan {
         Some(plan) if !f.has_errors() => Ok((plan.objects(), plan.facts(), f)),

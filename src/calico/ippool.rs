@@ -9,17 +9,18 @@
 //! Pure functions only: `plan` needs the options, `decide` the live pools;
 //! the module and the CLI do the I/O.
 
+use super::mode::PoolMode;
 use crate::kube::Desired;
 use crate::net::cidr::{self, Family};
 use crate::net::mtu::Encapsulation;
-use crate::protocol::Params;
 use crate::validate::Findings;
 use ipnet::IpNet;
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 pub const API_VERSION: &str = "crd.projectcalico.org/v1";
 pub const KIND: &str = "IPPool";
-pub const MODES: &[&str] = &["Always", "CrossSubnet", "Never"];
+pub const MODES: &[&str] = PoolMode::NAMES;
 pub const USES: &[&str] = &["Workload", "Tunnel", "LoadBalancer"];
 pub const DEFAULT_USES: &[&str] = &["Workload", "Tunnel"];
 pub const DEFAULT_SELECTOR: &str = "all()";
@@ -44,8 +45,8 @@ fn block_bounds(f: Family) -> (u8, u8) {
 pub struct Pool {
     pub cidr: IpNet,
     pub block_size: u8,
-    pub vxlan_mode: String,
-    pub ipip_mode: String,
+    pub vxlan_mode: PoolMode,
+    pub ipip_mode: PoolMode,
     pub nat_outgoing: bool,
     pub node_selector: String,
     pub disabled: bool,
@@ -87,6 +88,31 @@ impl Pool {
     }
 }
 
+/// The `ippool` module's options (modules/ippool.rs), typed.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Args {
+    pub name: String,
+    pub state: crate::kube::State,
+    pub cidr: Option<String>,
+    pub block_size: Option<i64>,
+    /// None: `PoolMode::default_vxlan`.
+    pub vxlan_mode: Option<PoolMode>,
+    pub ipip_mode: PoolMode,
+    pub nat_outgoing: bool,
+    pub node_selector: String,
+    pub namespace_selector: Option<String>,
+    pub disabled: bool,
+    pub disable_bgp_export: bool,
+    pub allowed_uses: Vec<String>,
+    pub assignment_mode: String,
+    pub migrate: bool,
+    pub migrate_name: Option<String>,
+    pub vpc_cidrs: Option<Vec<String>>,
+    pub service_cidr: Option<String>,
+    pub node_cidrs: Option<Vec<String>>,
+    pub pod_subnet: Option<String>,
+}
+
 /// What the options ask for, validated without a cluster.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -101,23 +127,21 @@ pub struct Plan {
     pub pod_subnet: Option<(String, Vec<IpNet>)>,
 }
 
-/// Whether a pool mode (spec.vxlanMode, spec.ipipMode) encapsulates at all.
+/// Whether a pool mode given as text (spec.vxlanMode, spec.ipipMode)
+/// encapsulates at all; unknown text does not.
 pub fn mode_on(m: &str) -> bool {
-    m == "Always" || m == "CrossSubnet"
+    PoolMode::parse(m).is_some_and(PoolMode::is_on)
 }
 
-/// The encapsulation between nodes a pool's modes give, unset modes being
-/// the seed's (vxlanMode Always, ipipMode Never). The one place the modes
-/// are translated: the cni module (Felix ipipEnabled), netcheck and the CLI
-/// all call it. IP-in-IP first: with both on, the pool rule refuses it anyway.
+/// `mode::encapsulation` for modes given as text, unset modes being the
+/// seed's (vxlanMode Always, ipipMode Never), for the options not typed yet.
 pub fn encapsulation(vxlan_mode: Option<&str>, ipip_mode: Option<&str>) -> Encapsulation {
-    if mode_on(ipip_mode.unwrap_or("Never")) {
-        Encapsulation::Ipip
-    } else if mode_on(vxlan_mode.unwrap_or("Always")) {
-        Encapsulation::Vxlan
-    } else {
-        Encapsulation::None
-    }
+    let mode =
+        |m: Option<&str>, unset| m.map_or(unset, |m| PoolMode::parse(m).unwrap_or(PoolMode::Never));
+    super::mode::encapsulation(
+        mode(vxlan_mode, PoolMode::Always),
+        mode(ipip_mode, PoolMode::Never),
+    )
 }
 
 /// Why `name` is not a DNS-1123 subdomain (what Calico requires of resource names).
@@ -162,9 +186,9 @@ fn parse_subnets(f: &mut Findings, field: &str, s: &str) -> Vec<IpNet> {
 
 /// Validates the options and renders the pool. Every rule that needs no
 /// cluster runs here; all findings are returned together.
-pub fn plan(p: &Params) -> (Plan, Findings) {
+pub fn plan(p: &Args) -> (Plan, Findings) {
     let mut f = Findings::new();
-    let name = p.str("name").unwrap_or("default-ipv4-ippool").to_string();
+    let name = p.name.clone();
     if let Some(why) = name_problem(&name) {
         f.error(
             "name",
@@ -172,8 +196,8 @@ pub fn plan(p: &Params) -> (Plan, Findings) {
             "use a name like default-ipv4-ippool.",
         );
     }
-    let present = p.str("state") != Some("absent");
-    let migrate = p.bool("migrate");
+    let present = p.state == crate::kube::State::Present;
+    let migrate = p.migrate;
     let mut plan = Plan {
         name: name.clone(),
         present,
@@ -186,7 +210,7 @@ pub fn plan(p: &Params) -> (Plan, Findings) {
         return (plan, f);
     }
 
-    let cidr = match p.str("cidr") {
+    let cidr = match p.cidr.as_deref() {
         Some(s) => cidr::parse_cidr("cidr", s).map_err(|x| f.push(x)).ok(),
         None => {
             f.error(
@@ -199,7 +223,7 @@ pub fn plan(p: &Params) -> (Plan, Findings) {
     };
     let family = cidr.map(cidr::family);
 
-    let block_size = match (p.int("block_size"), family) {
+    let block_size = match (p.block_size, family) {
         (Some(b), Some(fam)) => {
             let (lo, hi) = block_bounds(fam);
             if b < lo as i64 || b > hi as i64 {
@@ -227,7 +251,7 @@ pub fn plan(p: &Params) -> (Plan, Findings) {
     // disabled ones (libcalico-go/lib/validator/v3/validator.go:
     // validateIPPoolSpec, `if !pool.Disabled`; v3.32 CEL on IPPoolSpec:
     // `(has(self.disabled) && self.disabled) || ...`).
-    let disabled = p.bool("disabled");
+    let disabled = p.disabled;
     if let (Some(net), Some(b)) = (cidr, block_size)
         && net.prefix_len() > b
         && !disabled
@@ -247,22 +271,12 @@ pub fn plan(p: &Params) -> (Plan, Findings) {
         );
     }
 
-    let allowed_uses: Vec<String> = if p.is_set("allowed_uses") {
-        p.str_list("allowed_uses")
-    } else {
-        DEFAULT_USES.iter().map(|s| s.to_string()).collect()
-    };
-    let ipip_mode = p.str("ipip_mode").unwrap_or("Never").to_string();
-    // The seed's VXLAN by default, unless IP-in-IP was asked for instead or
-    // the pool is for LoadBalancer addresses (never tunnelled).
-    let vxlan_mode = p.str("vxlan_mode").map(str::to_string).unwrap_or_else(|| {
-        if mode_on(&ipip_mode) || allowed_uses.iter().any(|u| u == "LoadBalancer") {
-            "Never".into()
-        } else {
-            "Always".into()
-        }
+    let allowed_uses = p.allowed_uses.clone();
+    let ipip_mode = p.ipip_mode;
+    let vxlan_mode = p.vxlan_mode.unwrap_or_else(|| {
+        PoolMode::default_vxlan(ipip_mode, allowed_uses.iter().any(|u| u == "LoadBalancer"))
     });
-    if mode_on(&vxlan_mode) && mode_on(&ipip_mode) {
+    if vxlan_mode.is_on() && ipip_mode.is_on() {
         f.error(
             "ipip_mode",
             format!(
@@ -273,7 +287,7 @@ pub fn plan(p: &Params) -> (Plan, Findings) {
             "choose one: vxlan_mode: Always with ipip_mode: Never (the seed's overlay), or the reverse.",
         );
     }
-    if family == Some(Family::V6) && mode_on(&ipip_mode) {
+    if family == Some(Family::V6) && ipip_mode.is_on() {
         f.error(
             "ipip_mode",
             format!(
@@ -289,26 +303,20 @@ pub fn plan(p: &Params) -> (Plan, Findings) {
         f.push(x);
     }
 
-    let node_selector = p
-        .str("node_selector")
-        .unwrap_or(DEFAULT_SELECTOR)
-        .to_string();
+    let node_selector = p.node_selector.clone();
     if let Err(x) = crate::calico::selector::validate_selector("node_selector", &node_selector) {
         f.push(x);
     }
 
-    let namespace_selector = p
-        .str("namespace_selector")
-        .filter(|s| !s.is_empty())
-        .map(str::to_string);
+    let namespace_selector = p.namespace_selector.clone().filter(|s| !s.is_empty());
     if let Some(ns) = &namespace_selector
         && let Err(x) = crate::calico::selector::validate_selector("namespace_selector", ns)
     {
         f.push(x);
     }
-    let disable_bgp_export = p.bool("disable_bgp_export");
+    let disable_bgp_export = p.disable_bgp_export;
 
-    check_uses(&allowed_uses, &vxlan_mode, &ipip_mode, &mut f);
+    check_uses(&allowed_uses, vxlan_mode, ipip_mode, &mut f);
     check_use_fields(
         &allowed_uses,
         &node_selector,
@@ -317,11 +325,8 @@ pub fn plan(p: &Params) -> (Plan, Findings) {
         &mut f,
     );
 
-    let nat_outgoing = p
-        .get("nat_outgoing")
-        .and_then(Value::as_bool)
-        .unwrap_or(true);
-    if !nat_outgoing && (mode_on(&vxlan_mode) || mode_on(&ipip_mode)) {
+    let nat_outgoing = p.nat_outgoing;
+    if !nat_outgoing && (vxlan_mode.is_on() || ipip_mode.is_on()) {
         f.warning(
             "nat_outgoing",
             "natOutgoing is off on an overlay pool: pod traffic to the internet or to VPC \
@@ -332,7 +337,7 @@ pub fn plan(p: &Params) -> (Plan, Findings) {
     let lb_only = allowed_uses.iter().all(|u| u == "LoadBalancer");
     if lb_only {
         // Service addresses, not pod traffic: the encapsulation rules do not apply.
-    } else if !mode_on(&vxlan_mode) && !mode_on(&ipip_mode) {
+    } else if !vxlan_mode.is_on() && !ipip_mode.is_on() {
         f.warning(
             "vxlan_mode",
             "no encapsulation (vxlan_mode and ipip_mode Never): pod packets go on the wire with \
@@ -341,7 +346,7 @@ pub fn plan(p: &Params) -> (Plan, Findings) {
             "use vxlan_mode: Always (the seed's overlay), or disable the source/destination \
              check (cni module: aws_src_dst_check: Disable) and route the pool in the VPC.",
         );
-    } else if vxlan_mode == "CrossSubnet" || ipip_mode == "CrossSubnet" {
+    } else if vxlan_mode == PoolMode::CrossSubnet || ipip_mode == PoolMode::CrossSubnet {
         f.warning(
             "vxlan_mode",
             "CrossSubnet sends pod packets unencapsulated between nodes of one subnet, which \
@@ -351,9 +356,17 @@ pub fn plan(p: &Params) -> (Plan, Findings) {
     }
 
     // Ranges the pool must not share addresses with.
-    let vpcs = parse_list(&mut f, "vpc_cidrs", &p.str_list("vpc_cidrs"));
-    let nodes = parse_list(&mut f, "node_cidrs", &p.str_list("node_cidrs"));
-    let service = p.str("service_cidr").and_then(|s| {
+    let vpcs = parse_list(
+        &mut f,
+        "vpc_cidrs",
+        p.vpc_cidrs.as_deref().unwrap_or_default(),
+    );
+    let nodes = parse_list(
+        &mut f,
+        "node_cidrs",
+        p.node_cidrs.as_deref().unwrap_or_default(),
+    );
+    let service = p.service_cidr.as_deref().and_then(|s| {
         cidr::parse_cidr("service_cidr", s)
             .map_err(|x| f.push(x))
             .ok()
@@ -380,7 +393,7 @@ pub fn plan(p: &Params) -> (Plan, Findings) {
         ));
     }
 
-    if let Some(s) = p.str("pod_subnet") {
+    if let Some(s) = p.pod_subnet.as_deref() {
         let nets = parse_subnets(&mut f, "pod_subnet", s);
         if let Some(net) = cidr {
             check_in_pod_subnet(net, s, &nets, "pod_subnet", true, &mut f);
@@ -390,8 +403,8 @@ pub fn plan(p: &Params) -> (Plan, Findings) {
 
     if migrate && let Some(net) = cidr {
         let m = p
-            .str("migrate_name")
-            .map(str::to_string)
+            .migrate_name
+            .clone()
             .unwrap_or_else(|| derived_migrate_name(&name, net));
         if let Some(why) = name_problem(&m) {
             f.error(
@@ -423,7 +436,7 @@ pub fn plan(p: &Params) -> (Plan, Findings) {
             disabled,
             disable_bgp_export,
             allowed_uses,
-            assignment_mode: p.str("assignment_mode").unwrap_or("Automatic").to_string(),
+            assignment_mode: p.assignment_mode.clone(),
             namespace_selector,
         });
     }
@@ -431,7 +444,7 @@ pub fn plan(p: &Params) -> (Plan, Findings) {
 }
 
 /// allowedUses rules (Calico's CEL rules from v3.32, and libcalico-go before).
-fn check_uses(uses: &[String], vxlan: &str, ipip: &str, f: &mut Findings) {
+fn check_uses(uses: &[String], vxlan: PoolMode, ipip: PoolMode, f: &mut Findings) {
     if uses.is_empty() {
         f.error(
             "allowed_uses",
@@ -450,7 +463,7 @@ fn check_uses(uses: &[String], vxlan: &str, ipip: &str, f: &mut Findings) {
             "use a separate pool for LoadBalancer addresses.",
         );
     }
-    if lb && (mode_on(vxlan) || mode_on(ipip)) {
+    if lb && (vxlan.is_on() || ipip.is_on()) {
         f.error(
             "allowed_uses",
             "LoadBalancer IP pool cannot have IPIP or VXLAN enabled: Calico refuses the pool, \
@@ -941,7 +954,7 @@ pub fn decide(plan: &Plan, live: &Live) -> (Option<Decision>, Findings) {
 /// For the CLI (no cluster): the IPPool object the options render to (for
 /// `state: absent`, the object to delete), or every finding when any rule is
 /// broken. `Ok` carries the warnings.
-pub fn render(p: &Params) -> Result<(Value, Findings), Findings> {
+pub fn render(p: &Args) -> Result<(Value, Findings), Findings> {
     let (plan, f) = plan(p);
     if f.has_errors() {
         return Err(f);

@@ -2,4 +2,5 @@
 
 pub mod cni;
 pub mod ippool;
+pub mod mode;
 pub mod selector;

@@ -369,6 +369,11 @@ fn calico_modules(vars: &Map<String, Value>) -> Result<(Vec<Value>, Findings), V
     let cni_params = validate(&cni::MODULE, &cni_opts).map_err(|e| rename_text(e, &cni_used))?;
     let mut objects = Vec::new();
     let mut findings = Findings::new();
+    let typed = |e: serde_json::Error| vec![e.to_string()];
+    let (pool, cni_params) = (
+        pool.typed().map_err(typed)?,
+        cni_params.typed().map_err(typed)?,
+    );
     let mut pool_f = match calico::ippool::render(&pool) {
         Ok((obj, f)) => {
             objects.push(obj);
@@ -593,7 +598,15 @@ fn alb_controller_findings(vars: &Map<String, Value>) -> Findings {
     };
     match validate(&alb_controller::MODULE, &opts) {
         Ok(p) => {
-            for mut f in crate::lbc::plan(&p).1.0 {
+            let found = match p.typed() {
+                Ok(args) => crate::lbc::plan(&args).1.0,
+                Err(e) => vec![crate::validate::Finding::error(
+                    "alb_controller",
+                    e.to_string(),
+                    "",
+                )],
+            };
+            for mut f in found {
                 f.field = format!("alb_controller_{}", f.field);
                 f.problem = rename(&f.problem);
                 f.fix = rename(&f.fix);

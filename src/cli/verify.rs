@@ -127,7 +127,11 @@ pub fn main(args: &[String]) -> i32 {
         .unwrap_or_else(crate::aws::read::credentials_configured)
         .then(|| Aws::new(a.aws == Some(true)));
     let result = rt.block_on(async {
-        let conn = crate::kube::connect::connect(&params, &mut redactor).await?;
+        let connection = params
+            .clone()
+            .typed()
+            .map_err(|e| crate::error::Error::Connection(e.to_string()))?;
+        let conn = crate::kube::connect::connect(&connection, &mut redactor).await?;
         for w in &conn.warnings {
             eprintln!("warning: {w}");
         }

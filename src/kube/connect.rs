@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::protocol::output::Redactor;
-use crate::protocol::{Kind, OptSpec, Params};
+use crate::protocol::{Kind, OptSpec};
 use base64::Engine;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use secrecy::ExposeSecret;
@@ -52,7 +52,48 @@ pub const CONNECTION_OPTIONS: &[OptSpec] = &[
         .doc("Seconds to wait for the API server to connect and answer each request."),
 ];
 
+/// The connection options, typed: kubernetes.core's names (the aliases
+/// were resolved by the spec). Every module takes them as they are.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct ConnectionArgs {
+    pub kubeconfig: Option<KubeconfigArg>,
+    pub context: Option<String>,
+    pub host: Option<String>,
+    pub api_key: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub ca_cert: Option<String>,
+    pub client_cert: Option<String>,
+    pub client_key: Option<String>,
+    pub validate_certs: Option<bool>,
+    pub proxy: Option<String>,
+    pub impersonate_user: Option<String>,
+    pub impersonate_groups: Option<Vec<String>>,
+    pub request_timeout: Option<i64>,
+}
+
+/// `kubeconfig`: a path, or the kubeconfig itself as a dict. A value of
+/// another shape is kept as what it is, for `connect` to refuse by name.
+#[derive(Debug, Clone)]
+pub enum KubeconfigArg {
+    Path(String),
+    Inline(serde_json::Map<String, Value>),
+    Other(&'static str),
+}
+
+impl<'de> serde::Deserialize<'de> for KubeconfigArg {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::String(path) => KubeconfigArg::Path(path),
+            Value::Object(m) => KubeconfigArg::Inline(m),
+            other => KubeconfigArg::Other(kind_of(&other)),
+        })
+    }
+}
+
 /// A client plus what the module must know about how it was built.
+#[derive(Clone)]
 pub struct Connection {
     pub client: kube::Client,
     pub default_namespace: String,
@@ -62,14 +103,17 @@ pub struct Connection {
 
 /// Builds a client from the connection options. Credentials found on the way
 /// go into `redactor`, so no later message can print them.
-pub async fn connect(p: &Params, redactor: &mut Redactor) -> Result<Connection> {
+pub async fn connect(p: &ConnectionArgs, redactor: &mut Redactor) -> Result<Connection> {
     let mut warnings = Vec::new();
-    let host = p.str("host").map(|h| h.trim_end_matches('/').to_string());
-    let token = p.str("api_key").map(str::to_string);
-    let (user, password) = (p.str("username"), p.str("password"));
+    let host = p
+        .host
+        .as_deref()
+        .map(|h| h.trim_end_matches('/').to_string());
+    let token = p.api_key.clone();
+    let (user, password) = (p.username.as_deref(), p.password.as_deref());
 
     let options = KubeConfigOptions {
-        context: p.str("context").map(str::to_string),
+        context: p.context.clone(),
         ..Default::default()
     };
     // kubeconfig's own proxy-url, if any: environment proxies are ignored, as
@@ -82,8 +126,8 @@ pub async fn connect(p: &Params, redactor: &mut Redactor) -> Result<Connection> 
         let uri = parse_uri("host", host.as_deref().unwrap_or_default())?;
         kube::Config::new(uri)
     } else {
-        let kc = match p.get("kubeconfig") {
-            Some(Value::String(path)) => {
+        let kc = match &p.kubeconfig {
+            Some(KubeconfigArg::Path(path)) => {
                 let path = crate::protocol::spec::expand_path(path);
                 Some(Kubeconfig::read_from(&path).map_err(|e| {
                     Error::Connection(format!(
@@ -92,13 +136,14 @@ pub async fn connect(p: &Params, redactor: &mut Redactor) -> Result<Connection> 
                     ))
                 })?)
             }
-            Some(v @ Value::Object(_)) => Some(serde_json::from_value(v.clone()).map_err(|e| {
-                Error::Connection(format!("kubeconfig dict is not a valid kubeconfig: {e}"))
-            })?),
-            Some(other) => {
+            Some(KubeconfigArg::Inline(m)) => Some(
+                serde_json::from_value(Value::Object(m.clone())).map_err(|e| {
+                    Error::Connection(format!("kubeconfig dict is not a valid kubeconfig: {e}"))
+                })?,
+            ),
+            Some(KubeconfigArg::Other(kind)) => {
                 return Err(Error::Connection(format!(
-                    "kubeconfig must be a path or a dict, got a {}",
-                    kind_of(other)
+                    "kubeconfig must be a path or a dict, got a {kind}"
                 )));
             }
             None if default_kubeconfig_exists() || options.context.is_some() => {
@@ -124,7 +169,7 @@ pub async fn connect(p: &Params, redactor: &mut Redactor) -> Result<Connection> 
             })?,
         }
     };
-    config.proxy_url = match p.str("proxy").map(str::to_string).or(kubeconfig_proxy) {
+    config.proxy_url = match p.proxy.clone().or(kubeconfig_proxy) {
         Some(proxy) => Some(parse_uri("proxy", &proxy)?),
         None => None,
     };
@@ -144,19 +189,19 @@ pub async fn connect(p: &Params, redactor: &mut Redactor) -> Result<Connection> 
         config.auth_info.username = Some(u.to_string());
         config.auth_info.password = Some(pw.to_string().into());
     }
-    if let Some(ca) = p.str("ca_cert") {
+    if let Some(ca) = p.ca_cert.as_deref() {
         let pem = std::fs::read(ca).map_err(|e| Error::Connection(format!("ca_cert {ca}: {e}")))?;
         config.root_cert = Some(pem_certs(ca, &pem)?);
     }
-    if let Some(c) = p.str("client_cert") {
+    if let Some(c) = &p.client_cert {
         config.auth_info.client_certificate = Some(c.to_string());
         config.auth_info.client_certificate_data = None;
     }
-    if let Some(k) = p.str("client_key") {
+    if let Some(k) = &p.client_key {
         config.auth_info.client_key = Some(k.to_string());
         config.auth_info.client_key_data = None;
     }
-    match p.get("validate_certs").and_then(Value::as_bool) {
+    match p.validate_certs {
         Some(false) => {
             config.accept_invalid_certs = true;
         }
@@ -169,14 +214,13 @@ pub async fn connect(p: &Params, redactor: &mut Redactor) -> Result<Connection> 
                 .to_string(),
         );
     }
-    if let Some(u) = p.str("impersonate_user") {
-        config.auth_info.impersonate = Some(u.to_string());
+    if let Some(u) = &p.impersonate_user {
+        config.auth_info.impersonate = Some(u.clone());
     }
-    let groups = p.str_list("impersonate_groups");
-    if !groups.is_empty() {
-        config.auth_info.impersonate_groups = Some(groups);
+    if let Some(groups) = p.impersonate_groups.as_ref().filter(|g| !g.is_empty()) {
+        config.auth_info.impersonate_groups = Some(groups.clone());
     }
-    let timeout = Duration::from_secs(p.int("request_timeout").unwrap_or(30).clamp(1, 3600) as u64);
+    let timeout = Duration::from_secs(p.request_timeout.unwrap_or(30).clamp(1, 3600) as u64);
     config.connect_timeout = Some(timeout);
     config.read_timeout = Some(timeout);
     config.write_timeout = Some(timeout);

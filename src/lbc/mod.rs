@@ -13,7 +13,6 @@ pub mod iam;
 pub mod quantity;
 
 use crate::kube::names::{is_dns_label, is_dns_subdomain};
-use crate::protocol::Params;
 use crate::validate::Findings;
 use serde_json::{Map, Value, json};
 
@@ -41,6 +40,38 @@ const CREDENTIAL_ENV: &[&str] = &[
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
 ];
+
+/// The `alb_controller` module's options (modules/alb_controller.rs),
+/// typed. The dicts are the user's, checked entry by entry by `plan`.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Args {
+    pub cluster_name: String,
+    pub region: String,
+    pub vpc_id: String,
+    pub namespace: String,
+    pub image: String,
+    pub image_pull_policy: String,
+    pub image_pull_secrets: Vec<String>,
+    pub replicas: i64,
+    pub node_selector: Map<String, Value>,
+    pub tolerations: Vec<Value>,
+    pub resources: Map<String, Value>,
+    pub priority_class_name: String,
+    pub log_level: String,
+    pub ingress_class: String,
+    pub enable_waf: bool,
+    pub enable_wafv2: bool,
+    pub enable_shield: bool,
+    pub enable_backend_security_group: bool,
+    pub service_mutator_webhook: bool,
+    pub service_account_annotations: Map<String, Value>,
+    pub env: Map<String, Value>,
+    pub cluster_domain: String,
+    pub webhook_cert_validity_days: i64,
+    pub webhook_cert_renew_before_days: i64,
+    pub webhook_cert_renew: bool,
+    pub webhook_cert_extra_names: Vec<String>,
+}
 
 /// The validated options.
 #[derive(Debug, Clone)]
@@ -142,10 +173,10 @@ fn cluster_name_problem(s: &str) -> Option<String> {
 }
 
 /// Reads and checks every option; None when any rule failed.
-pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
+pub fn plan(p: &Args) -> (Option<Plan>, Findings) {
     let mut f = Findings::new();
-    let s = |k: &str| p.str(k).unwrap_or_default().trim().to_string();
-    let cluster_name = p.str("cluster_name").unwrap_or_default().to_string();
+    let s = |v: &str| v.trim().to_string();
+    let cluster_name = p.cluster_name.clone();
     if let Some(why) = cluster_name_problem(&cluster_name) {
         f.error(
             "cluster_name",
@@ -154,7 +185,7 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
              kubernetes.io/cluster/<name> tags (letters, digits, - and _ are safe).",
         );
     }
-    let region = s("region");
+    let region = s(&p.region);
     if region.is_empty() {
         f.error(
             "region",
@@ -174,7 +205,7 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
              like eu-west-1a).",
         );
     }
-    let vpc_id = s("vpc_id");
+    let vpc_id = s(&p.vpc_id);
     if !is_vpc_id(&vpc_id) {
         f.error(
             "vpc_id",
@@ -187,7 +218,7 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
              vpc-0123456789abcdef0 (aws ec2 describe-vpcs).",
         );
     }
-    let namespace = s("namespace");
+    let namespace = s(&p.namespace);
     if !is_dns_label(&namespace) {
         f.error(
             "namespace",
@@ -195,7 +226,7 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
             "use a namespace like kube-system.",
         );
     }
-    let image = s("image");
+    let image = s(&p.image);
     if image.is_empty() || image.chars().any(char::is_whitespace) {
         f.error(
             "image",
@@ -203,7 +234,7 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
             format!("use {DEFAULT_IMAGE}, or the same image in your registry mirror."),
         );
     }
-    let replicas = p.int("replicas").unwrap_or(2);
+    let replicas = p.replicas;
     if replicas < 1 {
         f.error(
             "replicas",
@@ -215,7 +246,7 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
             "set replicas to 1 or more (2, the chart's default, survives a node drain).",
         );
     }
-    let ingress_class = s("ingress_class");
+    let ingress_class = s(&p.ingress_class);
     if !is_dns_subdomain(&ingress_class) {
         f.error(
             "ingress_class",
@@ -223,7 +254,7 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
             "use the IngressClass the alb_ingress module writes, alb by default.",
         );
     }
-    let cluster_domain = s("cluster_domain");
+    let cluster_domain = s(&p.cluster_domain);
     if !is_dns_subdomain(&cluster_domain) {
         f.error(
             "cluster_domain",
@@ -232,11 +263,7 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
         );
     }
     let mut webhook_cert_extra_names = Vec::new();
-    for (i, n) in p
-        .str_list("webhook_cert_extra_names")
-        .into_iter()
-        .enumerate()
-    {
+    for (i, n) in p.webhook_cert_extra_names.iter().cloned().enumerate() {
         if n.parse::<std::net::IpAddr>().is_err() && !is_dns_subdomain(&n) {
             f.error(
                 format!("webhook_cert_extra_names[{i}]"),
@@ -246,10 +273,14 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
         }
         webhook_cert_extra_names.push(n);
     }
-    let node_selector = string_map(p, "node_selector", &mut f);
-    let service_account_annotations = string_map(p, "service_account_annotations", &mut f);
+    let node_selector = string_map(&p.node_selector, "node_selector", &mut f);
+    let service_account_annotations = string_map(
+        &p.service_account_annotations,
+        "service_account_annotations",
+        &mut f,
+    );
     let mut env = Vec::new();
-    for (k, v) in string_map(p, "env", &mut f) {
+    for (k, v) in string_map(&p.env, "env", &mut f) {
         if CREDENTIAL_ENV.contains(&k.as_str()) {
             f.error(
                 format!("env.{k}"),
@@ -273,9 +304,9 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
         }
         env.push((k, v.as_str().unwrap_or_default().to_string()));
     }
-    let tolerations = tolerations(p, &mut f);
-    let resources = resources(p, &mut f);
-    let validity_days = p.int("webhook_cert_validity_days").unwrap_or(365);
+    let tolerations = tolerations(&p.tolerations, &mut f);
+    let resources = resources(&p.resources, &mut f);
+    let validity_days = p.webhook_cert_validity_days;
     if !(1..=cert::CA_DAYS).contains(&validity_days) {
         f.error(
             "webhook_cert_validity_days",
@@ -287,7 +318,7 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
             "use 365 (the default) or another number of days in 1..3650.",
         );
     }
-    let renew_before_days = p.int("webhook_cert_renew_before_days").unwrap_or(30);
+    let renew_before_days = p.webhook_cert_renew_before_days;
     if renew_before_days < 0 || renew_before_days >= validity_days {
         f.error(
             "webhook_cert_renew_before_days",
@@ -298,7 +329,7 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
             "use a number of days from 0 to below webhook_cert_validity_days (30 by default).",
         );
     }
-    let image_pull_secrets = p.str_list("image_pull_secrets");
+    let image_pull_secrets = p.image_pull_secrets.clone();
     for (i, n) in image_pull_secrets.iter().enumerate() {
         if !is_dns_subdomain(n) {
             f.error(
@@ -317,34 +348,34 @@ pub fn plan(p: &Params) -> (Option<Plan>, Findings) {
         region,
         vpc_id,
         image,
-        image_pull_policy: s("image_pull_policy"),
+        image_pull_policy: s(&p.image_pull_policy),
         image_pull_secrets,
         replicas,
         node_selector,
         tolerations,
         resources,
-        priority_class_name: s("priority_class_name"),
-        log_level: s("log_level"),
+        priority_class_name: s(&p.priority_class_name),
+        log_level: s(&p.log_level),
         ingress_class,
-        enable_waf: p.bool("enable_waf"),
-        enable_wafv2: p.bool("enable_wafv2"),
-        enable_shield: p.bool("enable_shield"),
-        enable_backend_security_group: p.bool("enable_backend_security_group"),
-        service_mutator_webhook: p.bool("service_mutator_webhook"),
+        enable_waf: p.enable_waf,
+        enable_wafv2: p.enable_wafv2,
+        enable_shield: p.enable_shield,
+        enable_backend_security_group: p.enable_backend_security_group,
+        service_mutator_webhook: p.service_mutator_webhook,
         service_account_annotations,
         env,
         cluster_domain,
         webhook_cert_extra_names,
         validity_days,
         renew_before_days,
-        renew: p.bool("webhook_cert_renew"),
+        renew: p.webhook_cert_renew,
     };
     (Some(plan), f)
 }
 
-fn string_map(p: &Params, key: &str, f: &mut Findings) -> Map<String, Value> {
+fn string_map(given: &Map<String, Value>, key: &str, f: &mut Findings) -> Map<String, Value> {
     let mut out = Map::new();
-    for (k, v) in p.get(key).and_then(Value::as_object).into_iter().flatten() {
+    for (k, v) in given {
         match v {
             Value::String(_) => {
                 out.insert(k.clone(), v.clone());
@@ -362,9 +393,9 @@ fn string_map(p: &Params, key: &str, f: &mut Findings) -> Map<String, Value> {
     out
 }
 
-fn tolerations(p: &Params, f: &mut Findings) -> Vec<Value> {
+fn tolerations(given: &[Value], f: &mut Findings) -> Vec<Value> {
     let mut out = Vec::new();
-    for (i, t) in p.list("tolerations").iter().enumerate() {
+    for (i, t) in given.iter().enumerate() {
         let field = format!("tolerations[{i}]");
         let Some(m) = t.as_object() else {
             f.error(
@@ -424,14 +455,9 @@ fn tolerations(p: &Params, f: &mut Findings) -> Vec<Value> {
 
 /// `{requests: {cpu, memory}, limits: {...}}` with quantities in the form
 /// the server stores, so the live Deployment compares equal.
-fn resources(p: &Params, f: &mut Findings) -> Value {
+fn resources(given: &Map<String, Value>, f: &mut Findings) -> Value {
     let mut out = Map::new();
-    for (k, v) in p
-        .get("resources")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
+    for (k, v) in given {
         if !matches!(k.as_str(), "requests" | "limits") {
             f.error(
                 format!("resources.{k}"),

@@ -4,7 +4,7 @@ use super::*;
 use crate::modules::alb_controller::MODULE;
 use crate::protocol::spec;
 
-fn params(extra: Value) -> Params {
+fn params(extra: Value) -> Args {
     let mut v = json!({"cluster_name": "netpath", "region": "eu-west-1",
                        "vpc_id": "vpc-0123456789abcdef0"});
     for (k, x) in extra.as_object().unwrap() {
@@ -18,6 +18,8 @@ fn params(extra: Value) -> Params {
         &|_| None,
     )
     .unwrap_or_else(|e| panic!("{e:?}"))
+    .typed()
+    .unwrap()
 }
 
 fn errors(extra: Value) -> Vec<(String, String)> {

@@ -3,12 +3,13 @@
 //! chart's objects, this file reads the webhook certificate's Secrets,
 //! decides whether to keep it, and applies everything through the engine.
 
-use super::{APPLY_OPTIONS, Ctx, Failure, ModuleDef};
+use super::{APPLY_OPTIONS, ApplyArgs, Ctx, Failure, Module, ModuleDef};
 use crate::error::Error;
 use crate::kube::read;
 use crate::kube::{CONNECTION_OPTIONS, Desired, Resolver, apply};
 use crate::lbc::{self, cert};
 use crate::protocol::{Constraints, Kind, OptSpec, Outcome};
+use crate::validate::Findings;
 use serde_json::{Map, Value, json};
 
 const OPTIONS: &[OptSpec] = &[
@@ -173,7 +174,73 @@ iam_policy_terraform:
   returned: always
   type: dict
 "#,
+    run: super::entry::<AlbController>,
 };
+
+#[derive(serde::Deserialize)]
+pub struct Args {
+    #[serde(flatten)]
+    controller: lbc::Args,
+    crds: Option<String>,
+    crds_src: Option<String>,
+    wait: bool,
+    wait_timeout: i64,
+    #[serde(flatten)]
+    apply: ApplyArgs,
+}
+
+pub struct AlbController;
+
+pub struct Planned {
+    plan: lbc::Plan,
+    crds: Vec<Value>,
+    args: Args,
+}
+
+impl Module for AlbController {
+    type Args = Args;
+    type Plan = Planned;
+    /// The webhook certificate: kept or made, from the live Secrets.
+    type Live = cert::Decision;
+
+    async fn plan(args: Args, _: &mut Ctx, f: &mut Findings) -> Result<Option<Planned>, Failure> {
+        let (plan, found) = lbc::plan(&args.controller);
+        f.extend(found.0);
+        let crds = crds(&args, f)?;
+        Ok(plan.map(|plan| Planned { plan, crds, args }))
+    }
+
+    async fn read(
+        p: &mut Planned,
+        ctx: &mut Ctx,
+        _: &mut Findings,
+    ) -> Result<cert::Decision, Failure> {
+        let client = ctx.connect().await?.client;
+        certificate(&client, &p.plan, ctx).await
+    }
+
+    async fn write(
+        p: Planned,
+        decision: cert::Decision,
+        ctx: &mut Ctx,
+    ) -> Result<Outcome, Failure> {
+        let Planned { plan, crds, args } = p;
+        let conn = ctx.connect().await?;
+        let desired: Vec<Desired> = crds
+            .into_iter()
+            .chain(plan.objects(&decision))
+            .map(Desired::present)
+            .collect();
+        let opts = apply::Options {
+            default_namespace: plan.namespace.clone(),
+            wait: args.wait,
+            wait_timeout: super::seconds(args.wait_timeout),
+            ..ctx.apply_options(&conn, &args.apply)
+        };
+        let report = apply::apply(&conn.client, &mut Resolver::default(), desired, &opts).await;
+        summarise(&plan, &decision, report)
+    }
+}
 
 /// The Secrets' PEMs as a pair, when both keys are there.
 fn pair(secret: &Value, cert_key: &str, key_key: &str) -> Option<cert::Pair> {
@@ -184,9 +251,9 @@ fn pair(secret: &Value, cert_key: &str, key_key: &str) -> Option<cert::Pair> {
 }
 
 /// The CRDs given, checked to be the controller's.
-fn crds(ctx: &Ctx, f: &mut crate::validate::Findings) -> Result<Vec<Value>, Failure> {
-    let (field, text) = match (ctx.params.str("crds"), ctx.params.str("crds_src")) {
-        (Some(t), _) => ("crds", t.to_string()),
+fn crds(args: &Args, f: &mut Findings) -> Result<Vec<Value>, Failure> {
+    let (field, text) = match (&args.crds, &args.crds_src) {
+        (Some(t), _) => ("crds", t.clone()),
         (None, Some(path)) => (
             "crds_src",
             std::fs::read_to_string(path)
@@ -220,17 +287,13 @@ fn crds(ctx: &Ctx, f: &mut crate::validate::Findings) -> Result<Vec<Value>, Fail
     Ok(docs)
 }
 
-pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
-    let (plan, mut f) = lbc::plan(&ctx.params);
-    let crds = crds(ctx, &mut f)?;
-    let plan = match plan {
-        Some(p) if !f.has_errors() => p,
-        _ => return Err(Error::Invalid(f.0).into()),
-    };
-    ctx.warnings.extend(f.warnings().map(ToString::to_string));
-    let conn = ctx.connect().await?;
-    let client = &conn.client;
-
+/// Reads the webhook certificate's Secrets and decides whether to keep
+/// them; every private key seen or made is masked in the output.
+async fn certificate(
+    client: &kube::Client,
+    plan: &lbc::Plan,
+    ctx: &mut Ctx,
+) -> Result<cert::Decision, Failure> {
     let secret_url = |name: &str| format!("/api/v1/namespaces/{}/secrets/{name}", plan.namespace);
     let ca_live = read::get(client, &secret_url(lbc::CA_SECRET)).await?;
     let tls_live = read::get(client, &secret_url(lbc::TLS_SECRET)).await?;
@@ -275,18 +338,16 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
         ctx.redactor.add(key.clone());
         ctx.redactor.add(cert::b64(key));
     }
+    Ok(decision)
+}
 
-    let desired: Vec<Desired> = crds
-        .into_iter()
-        .chain(plan.objects(&decision))
-        .map(Desired::present)
-        .collect();
-    let opts = apply::Options {
-        default_namespace: plan.namespace.clone(),
-        ..ctx.apply_options(&conn)
-    };
-    let report = apply::apply(client, &mut Resolver::default(), desired, &opts).await;
-
+/// The controller as started, its certificate and the IAM policy it needs.
+fn summarise(
+    plan: &lbc::Plan,
+    decision: &cert::Decision,
+    report: crate::kube::Report,
+) -> Result<Outcome, Failure> {
+    let names = plan.dns_names();
     let (iam, terraform) = lbc::iam::result();
     let mut extra = Map::new();
     extra.insert(

@@ -2,7 +2,7 @@
 //! `alb.ingress.kubernetes.io/*` annotations, and their Services, checked
 //! against the network model before anything is written.
 
-use super::{APPLY_OPTIONS, Ctx, Failure, ModuleDef};
+use super::{APPLY_OPTIONS, ApplyArgs, Ctx, Failure, Module, ModuleDef};
 use crate::alb::model::annotations;
 use crate::alb::model::args::PlanArgs;
 use crate::alb::{group, model, verify};
@@ -286,6 +286,7 @@ ingresses:
       services:
         - {name: app-service, type: NodePort, ports: [{port: 80, node_port: 31234}]}
 "#,
+    run: super::entry::<AlbIngress>,
 };
 
 /// The options, typed: deserialised once from the validated parameters.
@@ -350,8 +351,42 @@ pub fn plan_of(args: &Args) -> (model::Plan, Findings) {
     (plan, f)
 }
 
-pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
-    let args = Args::from_params(&ctx.params)?;
+/// The module's options and the engine's.
+#[derive(Deserialize)]
+pub struct RunArgs {
+    #[serde(flatten)]
+    args: Args,
+    #[serde(flatten)]
+    apply: ApplyArgs,
+}
+
+pub struct AlbIngress;
+
+/// On the runner as one step for now: `write` plans, reads, checks and
+/// applies, as `run` did.
+impl Module for AlbIngress {
+    type Args = RunArgs;
+    type Plan = RunArgs;
+    type Live = ();
+
+    async fn plan(
+        args: RunArgs,
+        _: &mut Ctx,
+        _: &mut Findings,
+    ) -> Result<Option<RunArgs>, Failure> {
+        Ok(Some(args))
+    }
+
+    async fn read(_: &mut RunArgs, _: &mut Ctx, _: &mut Findings) -> Result<(), Failure> {
+        Ok(())
+    }
+
+    async fn write(p: RunArgs, _: (), ctx: &mut Ctx) -> Result<Outcome, Failure> {
+        run(ctx, p.args, &p.apply).await
+    }
+}
+
+async fn run(ctx: &mut Ctx, args: Args, apply_args: &ApplyArgs) -> Result<Outcome, Failure> {
     let (plan, mut f) = plan_of(&args);
     if f.has_errors() {
         return Err(Error::Invalid(f.0).into());
@@ -415,7 +450,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
     let opts = apply::Options {
         // The result reports the node ports the server assigned.
         keep_live: true,
-        ..ctx.apply_options(&conn)
+        ..ctx.apply_options(&conn, apply_args)
     };
     let mut resolver = Resolver::default();
     let report = apply::apply(client, &mut resolver, model::render(&plan), &opts).await;

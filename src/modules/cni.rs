@@ -3,14 +3,16 @@
 //! `default`, MTUs derived from the host MTU. For aws-vpc-cni: facts only,
 //! no cluster connection.
 
-use super::{Ctx, Failure, ModuleDef};
-use crate::calico::{cni, ippool};
+use super::{ApplyArgs, Ctx, Failure, Module, ModuleDef};
+use crate::calico::cni::{self, Calico};
+use crate::calico::mode::{Backend, PoolMode};
 use crate::error::Error;
 use crate::kube::read;
 use crate::kube::{CONNECTION_OPTIONS, Desired, Resolver, apply};
 use crate::net::model::CniPlugin;
 use crate::protocol::{Constraints, Kind, OptSpec, Outcome};
-use serde_json::{Map, json};
+use crate::validate::Findings;
+use serde_json::{Map, Value, json};
 
 const OPTIONS: &[OptSpec] = &[
     OptSpec::new("cni_plugin", Kind::Str)
@@ -19,7 +21,7 @@ const OPTIONS: &[OptSpec] = &[
         .doc("The seed's CNI choice: C(calico) (VXLAN overlay, pods outside the VPC, ALB instance targets) or C(aws-vpc-cni) (pods get VPC addresses; nothing of Calico is written)."),
     OptSpec::new("calico_backend", Kind::Str)
         .default("\"vxlan\"")
-        .choices(cni::BACKENDS)
+        .choices(Backend::NAMES)
         .doc("calico-config calico_backend: C(vxlan) (no BGP), C(bird) (BGP, TCP 179; with O(ipip_mode) for IP-in-IP) or C(none)."),
     OptSpec::new("host_mtu", Kind::Int)
         .default("9001")
@@ -37,7 +39,7 @@ const OPTIONS: &[OptSpec] = &[
         .default("4096")
         .doc("FelixConfiguration vxlanVNI."),
     OptSpec::new("ipip_mode", Kind::Str)
-        .choices(ippool::MODES)
+        .choices(PoolMode::NAMES)
         .doc("The IPPool's spec.ipipMode (the ippool module's O(ipip_mode), the cni role's cni_ipip_mode): FelixConfiguration ipipEnabled is true unless C(Never). IP-in-IP needs calico_backend bird (its routes come from BGP). Default: C(Never)."),
     OptSpec::new("ipip_enabled", Kind::Bool)
         .doc("Deprecated: set O(ipip_mode), the pool's field, from which FelixConfiguration ipipEnabled follows. Still read (with a warning) when O(ipip_mode) is unset."),
@@ -148,140 +150,182 @@ results:
   type: list
   elements: dict
 "#,
+    run: super::entry::<Cni>,
 };
 
-pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
-    if ctx.params.is_set("ipip_enabled") {
-        ctx.warnings.push(DEPRECATED_IPIP_ENABLED.into());
-    }
-    let (plan, mut f) = cni::plan(&ctx.params);
-    let install = install_documents(ctx, plan.as_ref(), &mut f)?;
-    let plan = match plan {
-        Some(p) if !f.has_errors() => p,
-        _ => return Err(Error::Invalid(f.0).into()),
-    };
-    let mut extra = Map::new();
-    extra.insert(
-        "ansible_facts".into(),
-        json!({"netpath_network": plan.facts()}),
-    );
-    let Some(calico) = &plan.calico else {
-        ctx.warnings.extend(f.warnings().map(ToString::to_string));
-        extra.insert("results".into(), json!([]));
-        return Ok(Outcome {
-            changed: false,
-            msg: "aws-vpc-cni: pods use VPC addresses; nothing of Calico is written".into(),
-            diff: Vec::new(),
-            warnings: Vec::new(),
-            extra,
-        });
-    };
+#[derive(serde::Deserialize)]
+pub struct Args {
+    #[serde(flatten)]
+    cni: cni::Args,
+    calico_manifest: Option<String>,
+    calico_manifest_src: Option<String>,
+    wait: bool,
+    wait_timeout: i64,
+    #[serde(flatten)]
+    apply: ApplyArgs,
+}
 
-    let conn = ctx.connect().await?;
-    let client = &conn.client;
-    let manager = ctx
-        .params
-        .str("field_manager")
-        .unwrap_or("netpath-cni")
-        .to_string();
-    if let Some(docs) = install {
-        // The manifest's CRDs, workloads and calico-config, plus Felix, in one apply.
-        let mut desired: Vec<Desired> = docs.into_iter().map(Desired::present).collect();
-        desired.push(Desired::present(calico.felix_configuration()));
-        let opts = ctx.apply_options(&conn);
-        let report = apply::apply(client, &mut Resolver::default(), desired, &opts).await;
-        let mut out = super::finish(report, extra)?;
-        out.msg = format!(
-            "calico {} installed from its manifest (pod MTU {}): {}",
-            calico.backend, calico.veth_mtu, out.msg
-        );
-        return Ok(out);
+pub struct Cni;
+
+pub struct Planned {
+    plan: cni::Plan,
+    /// Calico's manifest, with this module's calico-config keys.
+    install: Option<Vec<Value>>,
+    args: Args,
+}
+
+/// Without a manifest: whether calico-config exists (its keys are written
+/// only then).
+pub struct Live {
+    config_map: bool,
+}
+
+impl Module for Cni {
+    type Args = Args;
+    type Plan = Planned;
+    type Live = Live;
+
+    async fn plan(args: Args, ctx: &mut Ctx, f: &mut Findings) -> Result<Option<Planned>, Failure> {
+        if args.cni.ipip_enabled.is_some() {
+            ctx.warnings.push(DEPRECATED_IPIP_ENABLED.into());
+        }
+        let (plan, found) = cni::plan(&args.cni);
+        f.extend(found.0);
+        let install = install_documents(&args, plan.as_ref(), f)?;
+        Ok(plan.map(|plan| Planned {
+            plan,
+            install,
+            args,
+        }))
     }
-    let served = read::served(client, "crd.projectcalico.org/v1", "felixconfigurations").await?;
-    if !served && ctx.check_mode {
-        // Check mode in a play that installs Calico first: report the create.
-        f.warning(
-            "cni_plugin",
-            "the cluster does not serve crd.projectcalico.org/v1 FelixConfiguration yet.",
-            "install Calico before the real run.",
+
+    async fn read(p: &mut Planned, ctx: &mut Ctx, f: &mut Findings) -> Result<Live, Failure> {
+        // aws-vpc-cni writes nothing; a manifest brings calico-config along.
+        let Some(calico) = p.plan.calico.as_ref().filter(|_| p.install.is_none()) else {
+            return Ok(Live { config_map: false });
+        };
+        let client = ctx.connect().await?.client;
+        let served =
+            read::served(&client, "crd.projectcalico.org/v1", "felixconfigurations").await?;
+        if !served && ctx.check_mode {
+            // Check mode in a play that installs Calico first: report the create.
+            f.warning(
+                "cni_plugin",
+                "the cluster does not serve crd.projectcalico.org/v1 FelixConfiguration yet.",
+                "install Calico before the real run.",
+            );
+        } else if !served {
+            f.error(
+                "cni_plugin",
+                "the cluster does not serve crd.projectcalico.org/v1 FelixConfiguration: Calico is \
+                 not installed, so its settings have nowhere to go.",
+                "install Calico first (the cni role with cni_calico_install, or the manifest module).",
+            );
+        }
+        let cm_url = format!(
+            "/api/v1/namespaces/{}/configmaps/{}",
+            calico.namespace,
+            cni::CONFIG_MAP
         );
-    } else if !served {
-        f.error(
-            "cni_plugin",
-            "the cluster does not serve crd.projectcalico.org/v1 FelixConfiguration: Calico is \
-             not installed, so its settings have nowhere to go.",
-            "install Calico first (the cni role with cni_calico_install, or the manifest module).",
-        );
-    }
-    let cm_url = format!(
-        "/api/v1/namespaces/{}/configmaps/{}",
-        calico.namespace,
-        cni::CONFIG_MAP
-    );
-    let cm = read::get(client, &cm_url).await?;
-    match &cm {
-        None => f.warning(
-            "calico_namespace",
-            format!(
-                "{}/{} does not exist (an operator install, or Calico not installed yet), so \
-                 calico_backend and veth_mtu were not written; with the Tigera operator the pod \
-                 MTU is Installation spec.calicoNetwork.mtu ({}).",
-                calico.namespace,
-                cni::CONFIG_MAP,
-                calico.veth_mtu
+        let cm = read::get(&client, &cm_url).await?;
+        let manager = &p.args.apply.field_manager;
+        match &cm {
+            None => f.warning(
+                "calico_namespace",
+                format!(
+                    "{}/{} does not exist (an operator install, or Calico not installed yet), so \
+                     calico_backend and veth_mtu were not written; with the Tigera operator the pod \
+                     MTU is Installation spec.calicoNetwork.mtu ({}).",
+                    calico.namespace,
+                    cni::CONFIG_MAP,
+                    calico.veth_mtu
+                ),
+                "install Calico's manifest first, or set the MTU in the operator's Installation.",
             ),
-            "install Calico's manifest first, or set the MTU in the operator's Installation.",
-        ),
-        Some(cm) => {
-            let foreign = cni::foreign_keys_owned(cm, &manager);
-            if !foreign.is_empty() {
-                f.error(
-                    "field_manager",
-                    format!(
-                        "field manager {manager} also owns the calico-config keys {} (it \
-                         applied the whole ConfigMap, e.g. Calico's manifest through the \
-                         manifest module). Applying only calico_backend and veth_mtu as \
-                         {manager} would delete them, and calico-node would lose its CNI \
-                         configuration.",
-                        foreign.join(", ")
-                    ),
-                    "use a field manager of this module's own (the default, netpath-cni).",
-                );
+            Some(cm) => {
+                let foreign = cni::foreign_keys_owned(cm, manager);
+                if !foreign.is_empty() {
+                    f.error(
+                        "field_manager",
+                        format!(
+                            "field manager {manager} also owns the calico-config keys {} (it \
+                             applied the whole ConfigMap, e.g. Calico's manifest through the \
+                             manifest module). Applying only calico_backend and veth_mtu as \
+                             {manager} would delete them, and calico-node would lose its CNI \
+                             configuration.",
+                            foreign.join(", ")
+                        ),
+                        "use a field manager of this module's own (the default, netpath-cni).",
+                    );
+                }
             }
         }
+        Ok(Live {
+            config_map: cm.is_some(),
+        })
     }
-    if f.has_errors() {
-        return Err(Error::Invalid(f.0).into());
-    }
-    ctx.warnings.extend(f.warnings().map(ToString::to_string));
 
-    let mut desired = Vec::new();
-    if cm.is_some() {
-        desired.push(Desired::present(calico.config_map()));
+    async fn write(p: Planned, live: Live, ctx: &mut Ctx) -> Result<Outcome, Failure> {
+        let mut extra = Map::new();
+        extra.insert(
+            "ansible_facts".into(),
+            json!({"netpath_network": p.plan.facts()}),
+        );
+        let Some(calico) = &p.plan.calico else {
+            extra.insert("results".into(), json!([]));
+            return Ok(Outcome {
+                changed: false,
+                msg: "aws-vpc-cni: pods use VPC addresses; nothing of Calico is written".into(),
+                diff: Vec::new(),
+                warnings: Vec::new(),
+                extra,
+            });
+        };
+        let conn = ctx.connect().await?;
+        let opts = apply::Options {
+            wait: p.args.wait,
+            wait_timeout: super::seconds(p.args.wait_timeout),
+            ..ctx.apply_options(&conn, &p.args.apply)
+        };
+        let mut desired: Vec<Desired> = Vec::new();
+        let installed = p.install.is_some();
+        if let Some(docs) = p.install {
+            // The manifest's CRDs, workloads and calico-config, plus Felix, in one apply.
+            desired.extend(docs.into_iter().map(Desired::present));
+        } else if live.config_map {
+            desired.push(Desired::present(calico.config_map()));
+        }
+        desired.push(Desired::present(calico.felix_configuration()));
+        let report = apply::apply(&conn.client, &mut Resolver::default(), desired, &opts).await;
+        let mut out = super::finish(report, extra)?;
+        out.msg = summary(calico, installed, &out.msg);
+        Ok(out)
     }
-    desired.push(Desired::present(calico.felix_configuration()));
-    let opts = ctx.apply_options(&conn);
-    let report = apply::apply(client, &mut Resolver::default(), desired, &opts).await;
-    let mut out = super::finish(report, extra)?;
-    out.msg = format!(
-        "calico {} (pod MTU {}): {}",
-        calico.backend, calico.veth_mtu, out.msg
-    );
-    Ok(out)
+}
+
+fn summary(calico: &Calico, installed: bool, msg: &str) -> String {
+    if installed {
+        format!(
+            "calico {} installed from its manifest (pod MTU {}): {msg}",
+            calico.backend, calico.veth_mtu
+        )
+    } else {
+        format!(
+            "calico {} (pod MTU {}): {msg}",
+            calico.backend, calico.veth_mtu
+        )
+    }
 }
 
 /// The Calico manifest to install, with this module's calico-config keys in
 /// its ConfigMap; `None` when no manifest is given.
 fn install_documents(
-    ctx: &Ctx,
+    args: &Args,
     plan: Option<&cni::Plan>,
-    f: &mut crate::validate::Findings,
-) -> Result<Option<Vec<serde_json::Value>>, Failure> {
-    let (field, text) = match (
-        ctx.params.str("calico_manifest"),
-        ctx.params.str("calico_manifest_src"),
-    ) {
-        (Some(t), _) => ("calico_manifest", t.to_string()),
+    f: &mut Findings,
+) -> Result<Option<Vec<Value>>, Failure> {
+    let (field, text) = match (&args.calico_manifest, &args.calico_manifest_src) {
+        (Some(t), _) => ("calico_manifest", t.clone()),
         (None, Some(path)) => (
             "calico_manifest_src",
             std::fs::read_to_string(path)

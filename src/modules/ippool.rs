@@ -2,12 +2,14 @@
 //! the other pools and the cluster's pod network before anything is written;
 //! cidr and blockSize changes only through an explicit migration.
 
-use super::{APPLY_OPTIONS, Ctx, Failure, ModuleDef};
-use crate::calico::ippool::{self, Live};
+use super::{APPLY_OPTIONS, ApplyArgs, Ctx, Failure, Module, ModuleDef};
+use crate::calico::ippool::{self, Decision, Live, Plan};
+use crate::calico::mode::PoolMode;
 use crate::error::Error;
 use crate::kube::read;
 use crate::kube::{CONNECTION_OPTIONS, Report, Resolver, apply};
 use crate::protocol::{Constraints, Kind, OptSpec, Outcome, RequiredIf};
+use crate::validate::Findings;
 use serde_json::{Map, Value, json};
 
 const OPTIONS: &[OptSpec] = &[
@@ -25,11 +27,11 @@ const OPTIONS: &[OptSpec] = &[
         "spec.blockSize: prefix length of the per-node allocation blocks; 20-32 for IPv4 (default 26), 116-128 for IPv6 (default 122). Immutable like cidr.",
     ),
     OptSpec::new("vxlan_mode", Kind::Str)
-        .choices(ippool::MODES)
+        .choices(PoolMode::NAMES)
         .doc("spec.vxlanMode. Default C(Always) (the seed's VXLAN overlay), or C(Never) when O(ipip_mode) enables IP-in-IP or O(allowed_uses) has C(LoadBalancer). Always written explicitly: an unset mode turned VXLAN on unexpectedly in some Calico releases."),
     OptSpec::new("ipip_mode", Kind::Str)
         .default("\"Never\"")
-        .choices(ippool::MODES)
+        .choices(PoolMode::NAMES)
         .doc("spec.ipipMode. Not together with VXLAN, and never on IPv6 pools."),
     OptSpec::new("nat_outgoing", Kind::Bool)
         .default("true")
@@ -145,74 +147,126 @@ migration:
     remaining:
       - Recreate every pod that still has an address in 192.168.0.0/16 ...
 "#,
+    run: super::entry::<IpPool>,
 };
 
-pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
-    let (plan, mut f) = ippool::plan(&ctx.params);
-    if f.has_errors() {
-        return Err(Error::Invalid(f.0).into());
+#[derive(serde::Deserialize)]
+pub struct Args {
+    #[serde(flatten)]
+    pool: ippool::Args,
+    #[serde(flatten)]
+    apply: ApplyArgs,
+}
+
+pub struct IpPool;
+
+/// The plan, and how the pool is applied.
+pub struct Planned {
+    plan: Plan,
+    apply: ApplyArgs,
+}
+
+/// The live pools and kubeadm's pod network, then what `decide` made of them.
+pub struct Found {
+    live: Live,
+    decision: Option<Decision>,
+}
+
+impl Module for IpPool {
+    type Args = Args;
+    type Plan = Planned;
+    type Live = Found;
+
+    async fn plan(args: Args, _: &mut Ctx, f: &mut Findings) -> Result<Option<Planned>, Failure> {
+        let (plan, found) = ippool::plan(&args.pool);
+        f.extend(found.0);
+        Ok(Some(Planned {
+            plan,
+            apply: args.apply,
+        }))
     }
-    let conn = ctx.connect().await?;
-    let client = &conn.client;
 
-    let pools = match read::list(client, read::IPPOOLS).await? {
-        Some(pools) => pools,
-        // Check mode in a play that installs Calico first: report the create.
-        None if ctx.check_mode => {
-            f.warning(
-                "name",
-                "the cluster does not serve crd.projectcalico.org/v1 IPPool yet, so the pool \
-                 was checked against no other pool.",
-                "install Calico (its CRDs) before the real run.",
-            );
-            Vec::new()
-        }
-        None => {
-            f.error(
-                "name",
-                "the cluster does not serve crd.projectcalico.org/v1 IPPool: Calico's CRDs are \
-                 not installed, so there is nowhere to put the pool.",
-                "install Calico first (the cni role, or the manifest module with Calico's manifest).",
-            );
-            return Err(Error::Invalid(f.0).into());
-        }
-    };
-    let kubeadm_config = if plan.present && plan.pod_subnet.is_none() {
-        match read::get(client, read::KUBEADM_CONFIG).await {
-            Ok(cm) => cm,
-            Err(e) if read::status(&e) == Some(403) => {
+    async fn read(p: &mut Planned, ctx: &mut Ctx, f: &mut Findings) -> Result<Found, Failure> {
+        let client = ctx.connect().await?.client;
+        let pools = match read::list(&client, read::IPPOOLS).await? {
+            Some(pools) => pools,
+            // Check mode in a play that installs Calico first: report the create.
+            None if ctx.check_mode => {
                 f.warning(
-                    "pod_subnet",
-                    format!("cannot read kube-system/kubeadm-config ({e}), so the pool was not checked against the cluster's pod network."),
-                    "set pod_subnet, or grant get on that ConfigMap.",
+                    "name",
+                    "the cluster does not serve crd.projectcalico.org/v1 IPPool yet, so the pool \
+                     was checked against no other pool.",
+                    "install Calico (its CRDs) before the real run.",
                 );
-                None
+                Vec::new()
             }
-            Err(e) => return Err(e.into()),
-        }
-    } else {
-        None
-    };
-    let (decision, more) = ippool::decide(
-        &plan,
-        &Live {
-            pools,
-            kubeadm_config,
-        },
-    );
-    f.extend(more.0);
-    let decision = match decision {
-        Some(d) if !f.has_errors() => d,
-        _ => return Err(Error::Invalid(f.0).into()),
-    };
-    ctx.warnings.extend(f.warnings().map(ToString::to_string));
+            None => {
+                f.error(
+                    "name",
+                    "the cluster does not serve crd.projectcalico.org/v1 IPPool: Calico's CRDs are \
+                     not installed, so there is nowhere to put the pool.",
+                    "install Calico first (the cni role, or the manifest module with Calico's manifest).",
+                );
+                return Err(Error::Invalid(std::mem::take(&mut f.0)).into());
+            }
+        };
+        let kubeadm_config = if p.plan.present && p.plan.pod_subnet.is_none() {
+            match read::get(&client, read::KUBEADM_CONFIG).await {
+                Ok(cm) => cm,
+                Err(e) if read::status(&e) == Some(403) => {
+                    f.warning(
+                        "pod_subnet",
+                        format!("cannot read kube-system/kubeadm-config ({e}), so the pool was not checked against the cluster's pod network."),
+                        "set pod_subnet, or grant get on that ConfigMap.",
+                    );
+                    None
+                }
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            None
+        };
+        Ok(Found {
+            live: Live {
+                pools,
+                kubeadm_config,
+            },
+            decision: None,
+        })
+    }
 
+    fn check(p: &Planned, found: &mut Found, f: &mut Findings) {
+        let (decision, more) = ippool::decide(&p.plan, &found.live);
+        f.extend(more.0);
+        found.decision = decision;
+    }
+
+    async fn write(p: Planned, found: Found, ctx: &mut Ctx) -> Result<Outcome, Failure> {
+        let Planned { plan, apply } = p;
+        // `check` left no error, so it decided.
+        let Some(decision) = found.decision else {
+            return Err(Error::Invalid(Vec::new()).into());
+        };
+        let conn = ctx.connect().await?;
+        let client = &conn.client;
+        write(ctx, &conn, client, &plan, decision, &apply).await
+    }
+}
+
+async fn write(
+    ctx: &mut Ctx,
+    conn: &crate::kube::Connection,
+    client: &kube::Client,
+    plan: &Plan,
+    decision: Decision,
+    apply_args: &ApplyArgs,
+) -> Result<Outcome, Failure> {
     // Steps in order; a failed step stops the rest (the old pool is never
     // disabled unless the new one exists).
     let opts = apply::Options {
         // The result reports the pool as the server holds it.
         keep_live: true,
-        ..ctx.apply_options(&conn)
+        ..ctx.apply_options(conn, apply_args)
     };
     let mut resolver = Resolver::default();
     let mut report = Report::default();

@@ -2,11 +2,12 @@
 //! Calico and the load balancer controller's prerequisites with it, so the
 //! target needs no Python library or kubectl.
 
-use super::{APPLY_OPTIONS, Ctx, Failure, ModuleDef};
+use super::{APPLY_OPTIONS, ApplyArgs, Ctx, Failure, Module, ModuleDef};
 use crate::error::Error;
 use crate::kube::{CONNECTION_OPTIONS, Desired, Resolver, apply};
 use crate::protocol::{Constraints, Kind, OptSpec, Outcome};
 use crate::validate::Findings;
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -160,137 +161,256 @@ duration:
   type: int
   sample: 3
 "#,
+    run: super::entry::<Manifest>,
 };
 
-pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
-    if ctx.params.is_set("template") {
-        // The action renders it and sends `definition`: reaching the module
-        // means the module ran without the collection's action.
-        return Err(Error::Input(
-            "template is rendered on the controller by the collection's action plugin, which did not run: run the task through Ansible with the netpath.calico_alb collection installed, or pass the rendered YAML as definition".into(),
-        )
-        .into());
-    }
-    let text_src = ctx.params.str("src").map(str::to_string);
-    let state = match ctx.params.str("state") {
-        Some("absent") => apply::State::Absent,
-        _ => apply::State::Present,
-    };
-    // Each object is checked and kept as JSON text as it is parsed: a tree
-    // per object for 20,000 objects would be ~8 times the size.
-    let mut checks = Checks::default();
-    let mut compact: Vec<Box<RawValue>> = Vec::new();
-    let mut defaulted = Vec::new();
-    {
-        let params = &ctx.params;
-        let mut take = |mut o: Value| -> Result<(), Error> {
-            defaulted.extend(compat::fill_from_params(
-                std::slice::from_mut(&mut o),
-                params,
-            ));
-            checks.object(&o);
-            compact.push(serde_json::value::to_raw_value(&o).map_err(|e| Error::Other(e.into()))?);
-            Ok(())
-        };
-        match (&text_src, params.get("definition")) {
-            (Some(path), _) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| Error::Input(format!("src {path}: {e}")))?;
-                each_document("src", &text, take)?;
-            }
-            (None, Some(Value::String(text))) => each_document("definition", text, take)?,
-            (None, Some(v)) => flatten("definition", v.clone())?
-                .into_iter()
-                .try_for_each(&mut take)?,
-            (None, None) => compat::addressed(params)?
-                .into_iter()
-                .try_for_each(&mut take)?,
-        }
-    }
-    if compact.is_empty() {
-        // A template or lookup that rendered nothing: succeeding would hide
-        // that the objects the play relies on were never applied.
-        let what = text_src.map_or("definition".to_string(), |p| format!("src {p}"));
-        return Err(Error::Input(format!(
-            "{what} holds no Kubernetes object (it is empty, or only empty documents and \
-             comments), so nothing would be applied and the resources the play relies on would \
-             be missing; kubectl refuses such input too (\"no objects passed to apply\"). Check \
-             the file, or the template or lookup that produced it."
-        ))
-        .into());
-    }
-    checks.finish()?;
+#[derive(Deserialize)]
+pub struct Args {
+    src: Option<String>,
+    /// Rendered by the collection's action into `definition`: only whether
+    /// it reached the module matters.
+    template: Option<serde::de::IgnoredAny>,
+    /// A dict, a list of dicts, or YAML text: objects, taken as they are.
+    definition: Option<Value>,
+    kind: Option<String>,
+    api_version: Option<String>,
+    name: Option<String>,
+    namespace: Option<String>,
+    state: ManifestState,
+    wait: bool,
+    wait_timeout: i64,
+    wait_sleep: i64,
+    wait_condition: Option<WaitCondition>,
+    server_side_apply: Option<ServerSideApply>,
+    force: bool,
+    result_limit: i64,
+    #[serde(flatten)]
+    apply: ApplyArgs,
+}
 
-    let single = compact.len() == 1;
-    let limit = ctx.params.int("result_limit").unwrap_or(250).max(0) as usize;
-    let keep_live = compact.len() <= limit;
-    let patched = ctx.params.str("state") == Some("patched");
-    let conn = ctx.connect().await?;
-    let mut opts = ctx.apply_options(&conn);
-    compat::server_side_apply_options(&mut opts, &ctx.params);
-    opts.keep_live = keep_live;
-    let mut resolver = Resolver::default();
-    let tree = |raw: Box<RawValue>| Desired {
-        object: serde_json::from_str(raw.get()).unwrap_or(Value::Null),
-        state,
-    };
-    if !(keep_live || patched || defaulted.contains(&true)) {
-        // A bulk task: the engine takes each object from its text as it
-        // locates it, and keeps it compact.
-        let report = apply::apply(
-            &conn.client,
-            &mut resolver,
-            compact.into_iter().map(tree),
-            &opts,
-        )
-        .await;
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ManifestState {
+    Present,
+    Absent,
+    Patched,
+}
+
+#[derive(Deserialize)]
+struct WaitCondition {
+    #[serde(rename = "type")]
+    type_: String,
+    status: String,
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ServerSideApply {
+    field_manager: String,
+    force_conflicts: Option<bool>,
+}
+
+pub struct Manifest;
+
+/// The task's objects, checked, each kept as JSON text: a tree per object
+/// for 20,000 objects would be ~8 times the size.
+pub struct Planned {
+    args: Args,
+    compact: Vec<Box<RawValue>>,
+    /// Per object, whether its apiVersion is the task's v1 default.
+    defaulted: Vec<bool>,
+}
+
+impl Planned {
+    fn keep_live(&self) -> bool {
+        self.compact.len() <= self.args.result_limit.max(0) as usize
+    }
+
+    /// A bulk task: the engine takes each object from its text as it
+    /// locates it, and keeps it compact; nothing is read before.
+    fn bulk(&self) -> bool {
+        !(self.keep_live()
+            || self.args.state == ManifestState::Patched
+            || self.defaulted.contains(&true))
+    }
+}
+
+/// Outside a bulk task: the objects as trees, with their apiVersions
+/// resolved and (state=patched) only those that exist.
+pub struct Live {
+    desired: Vec<Desired>,
+    resolver: Resolver,
+}
+
+impl Module for Manifest {
+    type Args = Args;
+    type Plan = Planned;
+    type Live = Option<Live>;
+
+    async fn plan(args: Args, _: &mut Ctx, _: &mut Findings) -> Result<Option<Planned>, Failure> {
+        if args.template.is_some() {
+            // The action renders it and sends `definition`: reaching the module
+            // means the module ran without the collection's action.
+            return Err(Error::Input(
+                "template is rendered on the controller by the collection's action plugin, which did not run: run the task through Ansible with the netpath.calico_alb collection installed, or pass the rendered YAML as definition".into(),
+            )
+            .into());
+        }
+        let mut checks = Checks::default();
+        let mut compact: Vec<Box<RawValue>> = Vec::new();
+        let mut defaulted = Vec::new();
+        {
+            let mut take = |mut o: Value| -> Result<(), Error> {
+                defaulted.extend(compat::fill_from_params(
+                    std::slice::from_mut(&mut o),
+                    &args,
+                ));
+                checks.object(&o);
+                compact
+                    .push(serde_json::value::to_raw_value(&o).map_err(|e| Error::Other(e.into()))?);
+                Ok(())
+            };
+            match (&args.src, &args.definition) {
+                (Some(path), _) => {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| Error::Input(format!("src {path}: {e}")))?;
+                    each_document("src", &text, take)?;
+                }
+                (None, Some(Value::String(text))) => each_document("definition", text, take)?,
+                (None, Some(v)) => flatten("definition", v.clone())?
+                    .into_iter()
+                    .try_for_each(&mut take)?,
+                (None, None) => compat::addressed(&args)?
+                    .into_iter()
+                    .try_for_each(&mut take)?,
+            }
+        }
+        if compact.is_empty() {
+            // A template or lookup that rendered nothing: succeeding would hide
+            // that the objects the play relies on were never applied.
+            let what = args
+                .src
+                .as_ref()
+                .map_or("definition".to_string(), |p| format!("src {p}"));
+            return Err(Error::Input(format!(
+                "{what} holds no Kubernetes object (it is empty, or only empty documents and \
+                 comments), so nothing would be applied and the resources the play relies on would \
+                 be missing; kubectl refuses such input too (\"no objects passed to apply\"). Check \
+                 the file, or the template or lookup that produced it."
+            ))
+            .into());
+        }
+        checks.finish()?;
+        Ok(Some(Planned {
+            args,
+            compact,
+            defaulted,
+        }))
+    }
+
+    async fn read(
+        p: &mut Planned,
+        ctx: &mut Ctx,
+        _: &mut Findings,
+    ) -> Result<Option<Live>, Failure> {
+        let conn = ctx.connect().await?;
+        if p.bulk() {
+            return Ok(None);
+        }
+        let state = p.args.state;
+        let mut desired: Vec<Desired> = std::mem::take(&mut p.compact)
+            .into_iter()
+            .map(|raw| tree(&raw, state))
+            .collect();
+        compat::default_api_versions(&conn.client, &mut desired, &p.defaulted).await?;
+        let mut resolver = Resolver::default();
+        if state == ManifestState::Patched {
+            let namespace = p
+                .args
+                .namespace
+                .as_deref()
+                .unwrap_or(&conn.default_namespace);
+            let missing =
+                compat::drop_missing(&conn.client, &mut resolver, &mut desired, namespace).await?;
+            ctx.warnings.extend(missing);
+        }
+        Ok(Some(Live { desired, resolver }))
+    }
+
+    async fn write(p: Planned, live: Option<Live>, ctx: &mut Ctx) -> Result<Outcome, Failure> {
+        let conn = ctx.connect().await?;
+        let mut opts = apply::Options {
+            wait: p.args.wait,
+            wait_timeout: super::seconds(p.args.wait_timeout),
+            default_namespace: p
+                .args
+                .namespace
+                .clone()
+                .unwrap_or_else(|| conn.default_namespace.clone()),
+            keep_live: p.keep_live(),
+            ..ctx.apply_options(&conn, &p.args.apply)
+        };
+        compat::server_side_apply_options(&mut opts, &p.args);
+        let state = p.args.state;
+        let Some(Live {
+            desired,
+            mut resolver,
+        }) = live
+        else {
+            let report = apply::apply(
+                &conn.client,
+                &mut Resolver::default(),
+                p.compact.into_iter().map(|raw| tree(&raw, state)),
+                &opts,
+            )
+            .await;
+            let mut extra = Map::new();
+            if let Some(reason) = report.error.as_ref().and_then(compat::reason) {
+                extra.insert("reason".into(), reason.into());
+            }
+            return super::finish(report, extra);
+        };
+        // The results read the task's objects back (kubernetes.core's `result`).
+        let single = p.defaulted.len() == 1;
+        let (apply_these, kept) = if opts.keep_live {
+            (desired.clone(), desired)
+        } else {
+            (desired, Vec::new())
+        };
+        let mut report = apply::apply(&conn.client, &mut resolver, apply_these, &opts).await;
         let mut extra = Map::new();
+        if opts.keep_live {
+            let waits = compat::Waits::from_params(&p.args, &opts);
+            let objects = compat::live_results(
+                &conn.client,
+                &mut resolver,
+                &mut report,
+                &kept,
+                &opts,
+                &waits,
+            )
+            .await;
+            if objects.is_empty() && single {
+                // state=patched and the object does not exist.
+                extra.insert("result".into(), serde_json::json!({}));
+            }
+            compat::insert_result(&mut extra, objects);
+        }
         if let Some(reason) = report.error.as_ref().and_then(compat::reason) {
             extra.insert("reason".into(), reason.into());
         }
-        return super::finish(report, extra);
+        super::finish(report, extra)
     }
-    let mut desired: Vec<Desired> = compact.into_iter().map(tree).collect();
-    compat::default_api_versions(&conn.client, &mut desired, &defaulted).await?;
-    if patched {
-        let missing = compat::drop_missing(
-            &conn.client,
-            &mut resolver,
-            &mut desired,
-            &opts.default_namespace,
-        )
-        .await?;
-        ctx.warnings.extend(missing);
+}
+
+fn tree(raw: &RawValue, state: ManifestState) -> Desired {
+    Desired {
+        object: serde_json::from_str(raw.get()).unwrap_or(Value::Null),
+        state: match state {
+            ManifestState::Absent => apply::State::Absent,
+            ManifestState::Present | ManifestState::Patched => apply::State::Present,
+        },
     }
-    // The results read the task's objects back (kubernetes.core's `result`).
-    let (apply_these, kept) = if keep_live {
-        (desired.clone(), desired)
-    } else {
-        (desired, Vec::new())
-    };
-    let mut report = apply::apply(&conn.client, &mut resolver, apply_these, &opts).await;
-    let mut extra = Map::new();
-    if keep_live {
-        let waits = compat::Waits::from_params(&ctx.params, &opts);
-        let objects = compat::live_results(
-            &conn.client,
-            &mut resolver,
-            &mut report,
-            &kept,
-            &opts,
-            &waits,
-        )
-        .await;
-        if objects.is_empty() && single {
-            // state=patched and the object does not exist.
-            extra.insert("result".into(), serde_json::json!({}));
-        }
-        compat::insert_result(&mut extra, objects);
-    }
-    if let Some(reason) = report.error.as_ref().and_then(compat::reason) {
-        extra.insert("reason".into(), reason.into());
-    }
-    super::finish(report, extra)
 }
 
 /// Splits multi-document YAML; empty documents are skipped, `kind: List` expanded.

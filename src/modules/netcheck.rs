@@ -3,7 +3,7 @@
 //! security-group rules it needs. Never writes.
 
 use super::alb_ingress::{INGRESSES, NETWORK_OPTIONS};
-use super::{Ctx, Failure, ModuleDef};
+use super::{Ctx, Failure, Module, ModuleDef};
 use crate::alb::model::Scheme;
 use crate::error::Error;
 use crate::kube::CONNECTION_OPTIONS;
@@ -160,6 +160,7 @@ network:
   returned: always
   type: dict
 "#,
+    run: super::entry::<Netcheck>,
 };
 
 /// When the task fails.
@@ -230,8 +231,38 @@ impl Args {
     }
 }
 
-pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
-    let args = Args::from_params(&ctx.params)?;
+pub struct Netcheck;
+
+/// On the runner as one step for now: `write` reads (optionally), checks
+/// and reports, as `run` did.
+impl Module for Netcheck {
+    type Args = Params;
+    type Plan = Params;
+    type Live = ();
+
+    async fn plan(
+        p: Params,
+        _: &mut Ctx,
+        _: &mut crate::validate::Findings,
+    ) -> Result<Option<Params>, Failure> {
+        Ok(Some(p))
+    }
+
+    async fn read(
+        _: &mut Params,
+        _: &mut Ctx,
+        _: &mut crate::validate::Findings,
+    ) -> Result<(), Failure> {
+        Ok(())
+    }
+
+    async fn write(p: Params, _: (), ctx: &mut Ctx) -> Result<Outcome, Failure> {
+        run(ctx, &p).await
+    }
+}
+
+async fn run(ctx: &mut Ctx, params: &Params) -> Result<Outcome, Failure> {
+    let args = Args::from_params(params)?;
     let live_opt = args.live;
     let mut notes: Vec<Finding> = Vec::new();
     // None: not read (no live state, or Nodes are forbidden).

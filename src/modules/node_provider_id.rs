@@ -4,7 +4,7 @@
 //! empty, and one such Node blocks the target updates of every instance
 //! target group (`providerID is not specified for node: N`).
 
-use super::{Ctx, Failure, ModuleDef};
+use super::{Ctx, Failure, Module, ModuleDef};
 use crate::aws::imds;
 use crate::error::Error;
 use crate::kube::CONNECTION_OPTIONS;
@@ -83,6 +83,7 @@ source:
   type: str
   sample: metadata
 "#,
+    run: super::entry::<NodeProviderId>,
 };
 
 /// The controller's form, and the parts it checks: the last segment must be
@@ -134,17 +135,79 @@ fn check_provider_id(f: &mut Findings, id: &str) {
     }
 }
 
-struct Wanted {
+#[derive(serde::Deserialize)]
+pub struct Args {
+    node_name: Option<String>,
+    provider_id: Option<String>,
+    instance_id: Option<String>,
+    availability_zone: Option<String>,
+    metadata_endpoint: Option<String>,
+    metadata_timeout: i64,
+}
+
+pub struct NodeProviderId;
+
+impl Module for NodeProviderId {
+    type Args = Args;
+    /// The providerID wanted, and the Node named.
+    type Plan = (Wanted, Option<String>);
+    type Live = Node;
+
+    async fn plan(
+        args: Args,
+        _: &mut Ctx,
+        _: &mut Findings,
+    ) -> Result<Option<Self::Plan>, Failure> {
+        Ok(Some((wanted(&args).await?, args.node_name)))
+    }
+
+    async fn read(
+        (want, node_name): &mut Self::Plan,
+        ctx: &mut Ctx,
+        _: &mut Findings,
+    ) -> Result<Node, Failure> {
+        let api: Api<Node> = Api::all(ctx.connect().await?.client);
+        find_node(&api, node_name.as_deref(), want.local_ipv4.as_deref()).await
+    }
+
+    fn check((want, _): &Self::Plan, node: &mut Node, f: &mut Findings) {
+        // spec.providerID is immutable once set (ValidateNodeUpdate).
+        if let Some(cur) = current(node).filter(|cur| *cur != want.provider_id) {
+            let name = node.metadata.name.as_deref().unwrap_or_default();
+            f.error(
+                "provider_id",
+                format!(
+                    "Node {name} already has providerID {cur}, not {}; the API server refuses to change a set providerID, and the controller registers the instance it names.",
+                    want.provider_id
+                ),
+                "if the Node really is this instance, delete the Node and restart its kubelet with --provider-id (or the AWS cloud-controller-manager); otherwise check node_name.",
+            );
+        }
+    }
+
+    async fn write((want, _): Self::Plan, node: Node, ctx: &mut Ctx) -> Result<Outcome, Failure> {
+        set(ctx, &want, node).await
+    }
+}
+
+/// The Node's providerID, when set.
+fn current(node: &Node) -> Option<&str> {
+    node.spec
+        .as_ref()
+        .and_then(|s| s.provider_id.as_deref())
+        .filter(|p| !p.is_empty())
+}
+
+pub struct Wanted {
     provider_id: String,
     source: &'static str,
     /// The host's InternalIP, to find its Node when no name is given.
     local_ipv4: Option<String>,
 }
 
-async fn wanted(ctx: &Ctx) -> Result<Wanted, Failure> {
-    let p = &ctx.params;
+async fn wanted(p: &Args) -> Result<Wanted, Failure> {
     let mut f = Findings::new();
-    if let Some(id) = p.str("provider_id") {
+    if let Some(id) = p.provider_id.as_deref() {
         check_provider_id(&mut f, id);
         if f.has_errors() {
             return Err(Error::Invalid(f.0).into());
@@ -155,7 +218,7 @@ async fn wanted(ctx: &Ctx) -> Result<Wanted, Failure> {
             local_ipv4: None,
         });
     }
-    if let (Some(id), Some(az)) = (p.str("instance_id"), p.str("availability_zone")) {
+    if let (Some(id), Some(az)) = (p.instance_id.as_deref(), p.availability_zone.as_deref()) {
         check_instance_id(&mut f, "instance_id", id);
         check_zone(&mut f, "availability_zone", az);
         if f.has_errors() {
@@ -167,8 +230,8 @@ async fn wanted(ctx: &Ctx) -> Result<Wanted, Failure> {
             local_ipv4: None,
         });
     }
-    let timeout = Duration::from_secs(p.int("metadata_timeout").unwrap_or(2).max(1) as u64);
-    let found = match imds::endpoint(p.str("metadata_endpoint")) {
+    let timeout = Duration::from_secs(p.metadata_timeout.max(1) as u64);
+    let found = match imds::endpoint(p.metadata_endpoint.as_deref()) {
         Ok(endpoint) => imds::identity(&endpoint, timeout).await,
         Err(e) => Err(e),
     };
@@ -255,28 +318,16 @@ async fn find_node(api: &Api<Node>, name: Option<&str>, ip: Option<&str>) -> Res
     }
 }
 
-pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
-    let want = wanted(ctx).await?;
-    let conn = ctx.connect().await?;
-    let api: Api<Node> = Api::all(conn.client.clone());
-    let node = find_node(
-        &api,
-        ctx.params.str("node_name"),
-        want.local_ipv4.as_deref(),
-    )
-    .await?;
+/// Sets the providerID on a Node that has none; `check` refused a Node
+/// with another one.
+async fn set(ctx: &mut Ctx, want: &Wanted, node: Node) -> Result<Outcome, Failure> {
     let name = node.metadata.name.clone().unwrap_or_default();
-    let current = node
-        .spec
-        .as_ref()
-        .and_then(|s| s.provider_id.clone())
-        .filter(|p| !p.is_empty());
-
+    let current = current(&node).map(str::to_string);
     let mut extra = Map::new();
     extra.insert("node_name".into(), json!(name));
     extra.insert("source".into(), json!(want.source));
     match current {
-        Some(cur) if cur == want.provider_id => {
+        Some(cur) => {
             extra.insert("provider_id".into(), json!(cur));
             Ok(Outcome {
                 changed: false,
@@ -285,16 +336,6 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
                 ..Outcome::default()
             })
         }
-        // spec.providerID is immutable once set (ValidateNodeUpdate).
-        Some(cur) => Err(Error::Invalid(vec![crate::validate::Finding::error(
-            "provider_id",
-            format!(
-                "Node {name} already has providerID {cur}, not {}; the API server refuses to change a set providerID, and the controller registers the instance it names.",
-                want.provider_id
-            ),
-            "if the Node really is this instance, delete the Node and restart its kubelet with --provider-id (or the AWS cloud-controller-manager); otherwise check node_name.",
-        )])
-        .into()),
         None => {
             if !ctx.check_mode {
                 // resourceVersion makes it a compare-and-set: if anyone set
@@ -303,6 +344,7 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
                     "metadata": {"resourceVersion": node.metadata.resource_version},
                     "spec": {"providerID": want.provider_id},
                 });
+                let api: Api<Node> = Api::all(ctx.connect().await?.client);
                 api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
                     .await
                     .map_err(|e| api_error(format!("set spec.providerID of Node {name}"), e))?;
@@ -320,7 +362,10 @@ pub async fn run(ctx: &mut Ctx) -> Result<Outcome, Failure> {
             };
             Ok(Outcome {
                 changed: true,
-                msg: format!("Node {name}: providerID set to {} (from {})", want.provider_id, want.source),
+                msg: format!(
+                    "Node {name}: providerID set to {} (from {})",
+                    want.provider_id, want.source
+                ),
                 diff,
                 extra,
                 ..Outcome::default()

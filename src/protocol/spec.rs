@@ -163,6 +163,21 @@ impl Params {
     pub fn is_set(&self, k: &str) -> bool {
         self.get(k).is_some()
     }
+
+    /// The values as a module's typed arguments (`modules::Module::Args`).
+    pub fn typed<T: serde::de::DeserializeOwned>(self) -> Result<T, serde_json::Error> {
+        serde_json::from_value(Value::Object(self.values))
+    }
+}
+
+/// The map as it is, for the modules whose arguments are not typed yet.
+impl<'de> serde::Deserialize<'de> for Params {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Params {
+            values: Map::deserialize(d)?,
+            ..Params::default()
+        })
+    }
 }
 
 /// Validates `input` against `options` and `constraints` the way AnsibleModule

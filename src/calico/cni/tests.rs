@@ -5,7 +5,7 @@ use crate::modules::cni::MODULE;
 use crate::net::model::TargetType;
 use crate::protocol::spec;
 
-fn params(v: Value) -> Params {
+fn params(v: Value) -> Args {
     spec::validate(
         "cni",
         MODULE.options,
@@ -14,9 +14,11 @@ fn params(v: Value) -> Params {
         &|_| None,
     )
     .unwrap_or_else(|e| panic!("{e:?}"))
+    .typed()
+    .unwrap()
 }
 
-fn calico(extra: Value) -> Params {
+fn calico(extra: Value) -> Args {
     let mut v = json!({"cni_plugin": "calico", "vpc_cidrs": ["10.0.0.0/16"]});
     for (k, x) in extra.as_object().unwrap() {
         v[k] = x.clone();
@@ -24,7 +26,7 @@ fn calico(extra: Value) -> Params {
     params(v)
 }
 
-fn ok(p: &Params) -> Plan {
+fn ok(p: &Args) -> Plan {
     let (plan, f) = plan(p);
     assert!(
         !f.has_errors(),
@@ -34,7 +36,7 @@ fn ok(p: &Params) -> Plan {
     plan.unwrap()
 }
 
-fn broken(p: &Params, field: &str, needle: &str) {
+fn broken(p: &Args, field: &str, needle: &str) {
     let (_, f) = plan(p);
     assert!(
         f.errors()

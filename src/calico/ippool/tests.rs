@@ -6,7 +6,7 @@ use crate::protocol::spec;
 use crate::validate::Severity;
 
 /// Options as the module receives them: coerced, defaults filled in.
-fn params(v: Value) -> Params {
+fn params(v: Value) -> Args {
     spec::validate(
         "ippool",
         MODULE.options,
@@ -15,9 +15,11 @@ fn params(v: Value) -> Params {
         &|_| None,
     )
     .unwrap_or_else(|e| panic!("{e:?}"))
+    .typed()
+    .unwrap()
 }
 
-fn seed(extra: Value) -> Params {
+fn seed(extra: Value) -> Args {
     let mut v = json!({"cidr": "192.168.0.0/16"});
     for (k, x) in extra.as_object().unwrap() {
         v[k] = x.clone();
@@ -30,7 +32,7 @@ fn errors(f: &Findings) -> Vec<String> {
 }
 
 /// Asserts exactly one error, at `field`, whose text contains `needle`.
-fn broken(p: &Params, field: &str, needle: &str) {
+fn broken(p: &Args, field: &str, needle: &str) {
     let (_, f) = plan(p);
     let e: Vec<&crate::validate::Finding> = f.errors().collect();
     assert!(
@@ -41,7 +43,7 @@ fn broken(p: &Params, field: &str, needle: &str) {
     );
 }
 
-fn ok(p: &Params) -> Plan {
+fn ok(p: &Args) -> Plan {
     let (plan, f) = plan(p);
     assert!(!f.has_errors(), "{:#?}", errors(&f));
     plan
@@ -402,7 +404,7 @@ fn live(pools: Vec<Value>) -> Live {
     }
 }
 
-fn decided(p: &Params, l: &Live) -> (Decision, Findings) {
+fn decided(p: &Args, l: &Live) -> (Decision, Findings) {
     let plan = ok(p);
     let (d, f) = decide(&plan, l);
     (d.expect("a decision"), f)

@@ -34,7 +34,8 @@ use std::time::Duration;
 
 use super::resource::Resolver;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum State {
     Present,
     Absent,

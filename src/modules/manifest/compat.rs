@@ -2,11 +2,11 @@
 //! addressed by `kind`/`name` alone, `server_side_apply`, waiting for a
 //! condition or a deletion, and the live object returned as `result`.
 
+use super::Args;
 use crate::error::Error;
 use crate::kube::apply::{self, Action, ObjectResult, Report};
 use crate::kube::read;
 use crate::kube::{Desired, Resolver};
-use crate::protocol::Params;
 use crate::protocol::output::MASK;
 use serde_json::{Map, Value, json};
 use std::time::{Duration, Instant};
@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 /// The one object `kind`, `api_version` and `name` address when there is
 /// no definition (kubernetes.core's `state: absent` by name, or a Namespace
 /// created from its name).
-pub fn addressed(params: &Params) -> Result<Vec<Value>, Error> {
-    let Some(kind) = params.str("kind") else {
+pub fn addressed(params: &Args) -> Result<Vec<Value>, Error> {
+    let Some(kind) = params.kind.as_deref() else {
         return Err(Error::Input(
             "one of src, definition or template is required, or kind and name to address one object (e.g. kind: ConfigMap, name: app-config, state: absent): without them there is nothing to apply or delete".into(),
         ));
     };
-    let Some(name) = params.str("name").filter(|n| !n.is_empty()) else {
+    let Some(name) = params.name.as_deref().filter(|n| !n.is_empty()) else {
         return Err(Error::Input(format!(
             "name is missing: with kind {kind} and no definition, name says which object to act on. netpath never acts on every {kind} of a namespace (kubernetes.core's delete_all and label_selectors are not supported): give name, or list the objects in definition"
         )));
@@ -35,18 +35,18 @@ pub fn addressed(params: &Params) -> Result<Vec<Value>, Error> {
 /// as kubernetes.core does (the definition wins).
 /// Returns, per object, whether its apiVersion is the v1 default (see
 /// `default_api_versions`).
-pub fn fill_from_params(objects: &mut [Value], params: &Params) -> Vec<bool> {
+pub fn fill_from_params(objects: &mut [Value], params: &Args) -> Vec<bool> {
     let mut defaulted = vec![false; objects.len()];
     for (i, o) in objects.iter_mut().enumerate() {
         let Some(m) = o.as_object_mut() else { continue };
         // kubernetes.core's api_version defaults to v1; here only for an
         // object whose kind comes from the task too, so a definition that
         // names its kind but forgets apiVersion is still refused.
-        let kind_from_task = !m.contains_key("kind") && params.is_set("kind");
-        if let Some(kind) = params.str("kind") {
+        let kind_from_task = !m.contains_key("kind") && params.kind.is_some();
+        if let Some(kind) = &params.kind {
             m.entry("kind").or_insert_with(|| json!(kind));
         }
-        match params.str("api_version") {
+        match &params.api_version {
             Some(v) => {
                 m.entry("apiVersion").or_insert_with(|| json!(v));
             }
@@ -56,7 +56,7 @@ pub fn fill_from_params(objects: &mut [Value], params: &Params) -> Vec<bool> {
             }
             None => {}
         }
-        if let Some(name) = params.str("name") {
+        if let Some(name) = &params.name {
             let meta = m.entry("metadata").or_insert_with(|| json!({}));
             if let Some(meta) = meta.as_object_mut() {
                 meta.entry("name").or_insert_with(|| json!(name));
@@ -184,16 +184,14 @@ pub fn reason(e: &Error) -> Option<&'static str> {
 
 /// kubernetes.core's `server_side_apply` dict and `force` over the
 /// top-level options.
-pub fn server_side_apply_options(opts: &mut apply::Options, params: &Params) {
-    if let Some(ssa) = params.get("server_side_apply") {
-        if let Some(m) = ssa["field_manager"].as_str() {
-            opts.field_manager = m.to_string();
-        }
-        if ssa["force_conflicts"].as_bool() == Some(true) {
+pub fn server_side_apply_options(opts: &mut apply::Options, params: &Args) {
+    if let Some(ssa) = &params.server_side_apply {
+        opts.field_manager.clone_from(&ssa.field_manager);
+        if ssa.force_conflicts == Some(true) {
             opts.force_conflicts = true;
         }
     }
-    if params.bool("force") {
+    if params.force {
         opts.force_conflicts = true;
     }
 }
@@ -212,19 +210,17 @@ pub struct Waits {
 }
 
 impl Waits {
-    pub fn from_params(params: &Params, opts: &apply::Options) -> Self {
-        let condition = params.get("wait_condition").and_then(|c| {
-            Some(Condition {
-                kind: c["type"].as_str()?.to_string(),
-                status: normalise_status(c["status"].as_str().unwrap_or("True")),
-                reason: c["reason"].as_str().map(str::to_string),
-            })
+    pub fn from_params(params: &Args, opts: &apply::Options) -> Self {
+        let condition = params.wait_condition.as_ref().map(|c| Condition {
+            kind: c.type_.clone(),
+            status: normalise_status(&c.status),
+            reason: c.reason.clone(),
         });
         Waits {
             wait: opts.wait && !opts.check_mode,
             condition,
             timeout: opts.wait_timeout,
-            sleep: Duration::from_secs(params.int("wait_sleep").unwrap_or(1).max(1) as u64),
+            sleep: Duration::from_secs(params.wait_sleep.max(1) as u64),
         }
     }
 }
