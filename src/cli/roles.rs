@@ -75,66 +75,117 @@ pub struct Variable {
     pub renamed: Option<(String, String)>,
 }
 
-struct Roles {
-    variables: Vec<Variable>,
-    /// Every role's defaults/main.yml, merged (role-prefixed, so disjoint).
-    defaults: Map<String, Value>,
-}
-
 fn parse_yaml(text: &str) -> Value {
     serde_saphyr::from_str(text).unwrap_or(Value::Null)
 }
 
-fn roles() -> &'static Roles {
-    static ROLES: std::sync::OnceLock<Roles> = std::sync::OnceLock::new();
-    ROLES.get_or_init(|| {
-        let mut variables: Vec<Variable> = Vec::new();
-        let mut defaults = Map::new();
-        for (role, spec, role_defaults) in ROLE_FILES {
-            let spec = parse_yaml(spec);
-            let options = spec["argument_specs"]["main"]["options"].as_object();
-            for (name, o) in options.into_iter().flatten() {
-                if variables.iter().any(|v| v.name == *name) {
-                    continue;
-                }
-                // "Deprecated, renamed to C(new) ...; removed in <collection> <version>."
-                let renamed = o["description"]
-                    .as_array()
-                    .and_then(|d| d.first())
-                    .or(Some(&o["description"]))
-                    .and_then(Value::as_str)
-                    .and_then(|doc| doc.strip_prefix("Deprecated, renamed to C("))
-                    .and_then(|rest| {
-                        let new = rest.split(')').next()?;
-                        let version = rest.split("removed in netpath.calico_alb ").nth(1)?;
-                        let version = version.trim_end_matches(['.', ' ']);
-                        Some((new.to_string(), version.to_string()))
-                    });
-                variables.push(Variable {
-                    role: if name.starts_with(SHARED_PREFIX) {
-                        "*"
-                    } else {
-                        role
-                    },
-                    name: name.clone(),
-                    kind: o["type"].as_str().unwrap_or("str").to_string(),
-                    renamed,
+/// The options of one argument spec, scanned line by line rather than
+/// parsed: every module run through a role needs the table, and a YAML parse
+/// of five specs costs more than the run itself. The specs' layout is fixed
+/// (options at six spaces, their keys at eight; ansible-lint's yamllint
+/// holds the indentation), and a test holds the scan equal to a real parse.
+fn scan_options(role: &'static str, spec: &str, out: &mut Vec<Variable>) {
+    let mut in_options = false;
+    let mut current: Option<Variable> = None;
+    let mut description_first: Option<String> = None;
+    let flush = |v: Option<Variable>, doc: Option<String>, out: &mut Vec<Variable>| {
+        if let Some(mut v) = v
+            && !out.iter().any(|o| o.name == v.name)
+        {
+            // "Deprecated, renamed to C(new) ...; removed in netpath.calico_alb <version>."
+            v.renamed = doc
+                .as_deref()
+                .and_then(|d| d.strip_prefix("Deprecated, renamed to C("))
+                .and_then(|rest| {
+                    let new = rest.split(')').next()?;
+                    let version = rest.split("removed in netpath.calico_alb ").nth(1)?;
+                    let version = version
+                        .split_whitespace()
+                        .next()?
+                        .trim_end_matches(['.', ';']);
+                    Some((new.to_string(), version.to_string()))
                 });
-            }
-            if let Value::Object(d) = parse_yaml(role_defaults) {
-                defaults.extend(d);
+            out.push(v);
+        }
+    };
+    for line in spec.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let text = line.trim();
+        if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        if indent == 4 {
+            in_options = text == "options:";
+            continue;
+        }
+        if !in_options || indent < 6 {
+            continue;
+        }
+        if indent == 6 {
+            flush(current.take(), description_first.take(), out);
+            let name = text.trim_end_matches(':');
+            current = Some(Variable {
+                role: if name.starts_with(SHARED_PREFIX) {
+                    "*"
+                } else {
+                    role
+                },
+                name: name.to_string(),
+                kind: "str".to_string(),
+                renamed: None,
+            });
+        } else if let Some(v) = current.as_mut() {
+            if indent == 8 {
+                if let Some(t) = text.strip_prefix("type:") {
+                    v.kind = t.trim().to_string();
+                } else if let Some(d) = text.strip_prefix("description:") {
+                    let d = d.trim();
+                    if !d.is_empty() {
+                        description_first = Some(d.to_string());
+                    }
+                }
+            } else if indent == 10 && description_first.is_none() {
+                if let Some(d) = text.strip_prefix("- ") {
+                    description_first = Some(d.to_string());
+                }
+            } else if indent > 10
+                && let Some(d) = description_first.as_mut()
+                && !d.contains("removed in")
+            {
+                // A folded first item continues on deeper lines.
+                d.push(' ');
+                d.push_str(text);
             }
         }
-        Roles {
-            variables,
-            defaults,
-        }
-    })
+    }
+    flush(current, description_first, out);
 }
 
 /// Every variable of every role's argument spec.
 pub fn variables() -> &'static [Variable] {
-    &roles().variables
+    static VARIABLES: std::sync::OnceLock<Vec<Variable>> = std::sync::OnceLock::new();
+    VARIABLES.get_or_init(|| {
+        let mut out = Vec::new();
+        for (role, spec, _) in ROLE_FILES {
+            scan_options(role, spec, &mut out);
+        }
+        out
+    })
+}
+
+/// Every role's defaults/main.yml, merged (the variables are disjoint): for
+/// the CLI only, so a module run never parses them.
+fn defaults() -> &'static Map<String, Value> {
+    static DEFAULTS: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    DEFAULTS.get_or_init(|| {
+        let mut out = Map::new();
+        for (_, _, d) in ROLE_FILES {
+            if let Value::Object(d) = parse_yaml(d) {
+                out.extend(d);
+            }
+        }
+        out
+    })
 }
 
 /// A role variable by name.
@@ -145,7 +196,7 @@ pub fn variable(name: &str) -> Option<&'static Variable> {
 /// What a role's defaults/main.yml sets `name` to (as written: a Jinja
 /// default stays a template).
 pub fn default_of(name: &str) -> Option<&'static Value> {
-    roles().defaults.get(name)
+    defaults().get(name)
 }
 
 /// The warning for each renamed variable the user set.

@@ -69,6 +69,16 @@ fn variables_are_the_argument_specs() {
                 role
             };
             let t = o["type"].as_str().unwrap_or("str").to_string();
+            // The scan reads a renaming as a parse does.
+            let doc = match &o["description"] {
+                Value::Array(a) => a[0].as_str().unwrap_or_default().to_string(),
+                d => d.as_str().unwrap_or_default().to_string(),
+            };
+            assert_eq!(
+                doc.starts_with("Deprecated, renamed to C("),
+                variable(&name).unwrap().renamed.is_some(),
+                "{role}: {name}: {doc}"
+            );
             // The first role to list a variable owns it; the others agree on its type.
             match from_specs.iter().find(|(_, n, _)| *n == name) {
                 Some((_, _, t0)) => assert_eq!(*t0, t, "{role}: {name} has two types"),
