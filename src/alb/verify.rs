@@ -120,12 +120,16 @@ pub struct Aws {
 }
 
 impl Aws {
-    pub fn new(required: bool) -> Aws {
-        Aws {
-            reader: health::Reader::default(),
-            required,
-            failed: None,
-        }
+    /// From the `aws` option: on when asked, or unasked when credentials
+    /// are configured (as netcheck's reads); required only when asked.
+    pub fn from_option(asked: Option<bool>) -> Option<Aws> {
+        asked
+            .unwrap_or_else(crate::aws::read::credentials_configured)
+            .then(|| Aws {
+                reader: health::Reader::default(),
+                required: asked == Some(true),
+                failed: None,
+            })
     }
 }
 

@@ -405,7 +405,14 @@ fn calico_modules(vars: &Map<String, Value>) -> Result<(Vec<Value>, Findings), V
 
 fn read(cmd: &str, args: &[String]) -> Result<(Args, Map<String, Value>), i32> {
     let a = parse_args(cmd, args)?;
-    let vars = read_vars(&a.file).map_err(|e| {
+    let vars = read_file(cmd, &a.file)?;
+    Ok((a, vars))
+}
+
+/// VARS.yml read, renamed variables warned about, and the roles' refusals
+/// reported before any rule runs.
+pub(super) fn read_file(cmd: &str, file: &str) -> Result<Map<String, Value>, i32> {
+    let vars = read_vars(file).map_err(|e| {
         eprintln!("netpath {cmd}: {e}");
         2
     })?;
@@ -424,7 +431,7 @@ fn read(cmd: &str, args: &[String]) -> Result<(Args, Map<String, Value>), i32> {
         );
         return Err(1);
     }
-    Ok((a, vars))
+    Ok(vars)
 }
 
 pub fn check(args: &[String]) -> i32 {
@@ -626,7 +633,7 @@ fn alb_controller_findings(vars: &Map<String, Value>) -> Findings {
     out
 }
 
-fn to_variable_names(findings: &mut [Finding], used: &[(String, String)]) {
+pub(super) fn to_variable_names(findings: &mut [Finding], used: &[(String, String)]) {
     for x in findings {
         if let Some(v) = variable_for(&x.field, used) {
             x.field = v;
@@ -714,17 +721,6 @@ pub(super) fn alb_ingress_params(
         Ok(p) => Ok((p, used)),
         Err(errors) => Err(usage_errors(cmd, &rename_text(errors, &used))),
     }
-}
-
-/// Reads VARS.yml for a command that takes only `-f` (and its own flags,
-/// parsed by the caller), with the roles' refusals first.
-pub(super) fn read_for(cmd: &str, file: &str) -> Result<Map<String, Value>, i32> {
-    read(cmd, &["-f".to_string(), file.to_string()]).map(|(_, v)| v)
-}
-
-/// Role-variable findings renamed from option names to the variables set.
-pub(super) fn name_variables(findings: &mut [Finding], used: &[(String, String)]) {
-    to_variable_names(findings, used)
 }
 
 pub fn render(args: &[String]) -> i32 {

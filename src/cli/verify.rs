@@ -96,7 +96,7 @@ pub fn main(args: &[String]) -> i32 {
         Ok(a) => a,
         Err(code) => return code,
     };
-    let vars = match vars::read_for("verify", &a.file) {
+    let vars = match vars::read_file("verify", &a.file) {
         Ok(v) => v,
         Err(code) => return code,
     };
@@ -105,7 +105,7 @@ pub fn main(args: &[String]) -> i32 {
         Err(code) => return code,
     };
     let (plan, mut f) = crate::modules::alb_ingress::plan(&params);
-    vars::name_variables(&mut f.0, &used);
+    vars::to_variable_names(&mut f.0, &used);
     if f.has_errors() {
         let errors = f.errors().cloned().collect();
         eprintln!("{}", crate::error::Error::Invalid(errors));
@@ -122,10 +122,7 @@ pub fn main(args: &[String]) -> i32 {
         }
     };
     let mut redactor = Redactor::default();
-    let mut aws = a
-        .aws
-        .unwrap_or_else(crate::aws::read::credentials_configured)
-        .then(|| Aws::new(a.aws == Some(true)));
+    let mut aws = Aws::from_option(a.aws);
     let result = rt.block_on(async {
         let connection = params
             .clone()

@@ -461,10 +461,7 @@ async fn run(ctx: &mut Ctx, args: Args, apply_args: &ApplyArgs) -> Result<Outcom
     if wait {
         let timeout =
             std::time::Duration::from_secs(args.wait_timeout.unwrap_or(300).max(1) as u64);
-        let asked = args.aws;
-        let mut aws = asked
-            .unwrap_or_else(crate::aws::read::credentials_configured)
-            .then(|| verify::Aws::new(asked == Some(true)));
+        let mut aws = verify::Aws::from_option(args.aws);
         let waited = verify::wait(client, &plan, timeout, aws.as_mut()).await;
         if let Some(a) = &aws {
             ctx.redactor.extend(a.reader.secrets.iter().cloned());
