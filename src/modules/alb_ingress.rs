@@ -362,77 +362,108 @@ pub struct RunArgs {
 
 pub struct AlbIngress;
 
-/// On the runner as one step for now: `write` plans, reads, checks and
-/// applies, as `run` did.
-impl Module for AlbIngress {
-    type Args = RunArgs;
-    type Plan = RunArgs;
-    type Live = ();
-
-    async fn plan(
-        args: RunArgs,
-        _: &mut Ctx,
-        _: &mut Findings,
-    ) -> Result<Option<RunArgs>, Failure> {
-        Ok(Some(args))
-    }
-
-    async fn read(_: &mut RunArgs, _: &mut Ctx, _: &mut Findings) -> Result<(), Failure> {
-        Ok(())
-    }
-
-    async fn write(p: RunArgs, _: (), ctx: &mut Ctx) -> Result<Outcome, Failure> {
-        run(ctx, p.args, &p.apply).await
-    }
+/// What the options mean, before the cluster is asked.
+pub struct Planned {
+    plan: model::Plan,
+    wait: Option<bool>,
+    wait_timeout: Option<i64>,
+    aws: Option<bool>,
+    apply: ApplyArgs,
 }
 
-async fn run(ctx: &mut Ctx, args: Args, apply_args: &ApplyArgs) -> Result<Outcome, Failure> {
-    let (plan, mut f) = plan_of(&args);
-    if f.has_errors() {
-        return Err(Error::Invalid(f.0).into());
-    }
-    let conn = ctx.connect().await?;
-    let client = &conn.client;
+/// The live state the checks compare the plan with; None where a read was
+/// not needed or not allowed.
+pub struct Found {
+    services: Option<Vec<Value>>,
+    /// IngressGroup members outside this task, when the task has groups.
+    group_members: Option<Vec<group::Member>>,
+    /// The IngressClasses the class check needs, when the task manages one.
+    classes: Option<Vec<Value>>,
+    /// Whether IngressClassParams is served, when the class has params.
+    params_served: Option<bool>,
+}
 
-    // Live checks: node ports held by other Services, backends outside this
-    // task, and the existing IngressClass. Still nothing written. Reads are
-    // consistent, and LISTs only where no GET can answer: a LIST right after
-    // a write (the previous task's) waits ~80 ms for the API server's watch
-    // cache, a GET goes to etcd at once.
-    if let Some(svcs) = live_services(client, &plan, &mut f).await? {
-        model::check_live_services(&plan, &svcs, &mut f);
+impl Module for AlbIngress {
+    type Args = RunArgs;
+    type Plan = Planned;
+    type Live = Found;
+
+    async fn plan(a: RunArgs, _: &mut Ctx, f: &mut Findings) -> Result<Option<Planned>, Failure> {
+        let (plan, found) = plan_of(&a.args);
+        f.extend(found.0);
+        Ok(Some(Planned {
+            plan,
+            wait: a.args.wait,
+            wait_timeout: a.args.wait_timeout,
+            aws: a.args.aws,
+            apply: a.apply,
+        }))
     }
-    // IngressGroups: what the controller merges must agree with the
-    // group's other members in the cluster too.
-    let ours = group::task_members(&plan.ingresses, plan.class.params.as_ref());
-    if ours.iter().any(|m| m.group().is_some()) {
-        match group::live_members(client, &plan.class.name, plan.class.params.as_ref()).await? {
-            Some(others) => group::check_live(&ours, &others, &mut f),
-            None => f.warning(
-                "ingresses",
-                "cannot list Ingresses (forbidden), so the settings of IngressGroup members \
-                 outside this task were not compared with this task's.",
-                "grant list on ingresses (networking.k8s.io) at cluster scope to the user \
-                 netpath runs as.",
-            ),
+
+    /// Node ports held by other Services, backends outside this task,
+    /// IngressGroup members and the existing IngressClass. Reads are
+    /// consistent, and LISTs only where no GET can answer: a LIST right after
+    /// a write (the previous task's) waits ~80 ms for the API server's watch
+    /// cache, a GET goes to etcd at once.
+    async fn read(p: &mut Planned, ctx: &mut Ctx, f: &mut Findings) -> Result<Found, Failure> {
+        let client = ctx.connect().await?.client;
+        let plan = &p.plan;
+        let services = live_services(&client, plan, f).await?;
+        let ours = group::task_members(&plan.ingresses, plan.class.params.as_ref());
+        let mut group_members = None;
+        if ours.iter().any(|m| m.group().is_some()) {
+            group_members =
+                group::live_members(&client, &plan.class.name, plan.class.params.as_ref()).await?;
+            if group_members.is_none() {
+                f.warning(
+                    "ingresses",
+                    "cannot list Ingresses (forbidden), so the settings of IngressGroup members \
+                     outside this task were not compared with this task's.",
+                    "grant list on ingresses (networking.k8s.io) at cluster scope to the user \
+                     netpath runs as.",
+                );
+            }
         }
+        let (mut classes, mut params_served) = (None, None);
+        if plan.class.managed && plan.class.present {
+            classes = Some(if plan.class.is_default {
+                // Another default class is found only by looking at all of them.
+                read::list(&client, read::INGRESS_CLASSES)
+                    .await?
+                    .unwrap_or_default()
+            } else {
+                let url = format!("{}/{}", read::INGRESS_CLASSES, plan.class.name);
+                read::get(&client, &url).await?.into_iter().collect()
+            });
+            if plan.class.params.is_some() {
+                params_served = Some(
+                    read::get(&client, read::INGRESS_CLASS_PARAMS_API)
+                        .await?
+                        .is_some(),
+                );
+            }
+        }
+        Ok(Found {
+            services,
+            group_members,
+            classes,
+            params_served,
+        })
     }
-    if plan.class.managed && plan.class.present {
-        let classes = if plan.class.is_default {
-            // Another default class is found only by looking at all of them.
-            read::list(client, read::INGRESS_CLASSES)
-                .await?
-                .unwrap_or_default()
-        } else {
-            let url = format!("{}/{}", read::INGRESS_CLASSES, plan.class.name);
-            read::get(client, &url).await?.into_iter().collect()
-        };
-        model::check_live_classes(&plan, &classes, &mut f);
-        if plan.class.params.is_some()
-            && read::get(client, read::INGRESS_CLASS_PARAMS_API)
-                .await?
-                .is_none()
-        {
+
+    fn check(p: &Planned, live: &mut Found, f: &mut Findings) {
+        let plan = &p.plan;
+        if let Some(svcs) = &live.services {
+            model::check_live_services(plan, svcs, f);
+        }
+        if let Some(others) = &live.group_members {
+            let ours = group::task_members(&plan.ingresses, plan.class.params.as_ref());
+            group::check_live(&ours, others, f);
+        }
+        if let Some(classes) = &live.classes {
+            model::check_live_classes(plan, classes, f);
+        }
+        if live.params_served == Some(false) {
             f.error(
                 "ingress_class.params",
                 "the cluster does not serve elbv2.k8s.aws/v1beta1 IngressClassParams: the AWS \
@@ -442,26 +473,34 @@ async fn run(ctx: &mut Ctx, args: Args, apply_args: &ApplyArgs) -> Result<Outcom
             );
         }
     }
-    if f.has_errors() {
-        return Err(Error::Invalid(f.0).into());
-    }
-    ctx.warnings.extend(f.warnings().map(ToString::to_string));
 
-    let opts = apply::Options {
-        // The result reports the node ports the server assigned.
-        keep_live: true,
-        ..ctx.apply_options(&conn, apply_args)
-    };
-    let mut resolver = Resolver::default();
-    let report = apply::apply(client, &mut resolver, model::render(&plan), &opts).await;
-    let mut extra = Map::new();
-    extra.insert("ingresses".into(), summary(&plan, &report));
-    let wait = args.wait.unwrap_or(false) && !ctx.check_mode && report.error.is_none();
-    let mut outcome = super::finish(report, extra)?;
-    if wait {
-        let timeout =
-            std::time::Duration::from_secs(args.wait_timeout.unwrap_or(300).max(1) as u64);
-        let mut aws = verify::Aws::from_option(args.aws);
+    /// Applies, then (with `wait`) waits for the controller to build the path.
+    async fn write(p: Planned, _: Found, ctx: &mut Ctx) -> Result<Outcome, Failure> {
+        let Planned {
+            plan,
+            wait,
+            wait_timeout,
+            aws,
+            apply: apply_args,
+        } = p;
+        let conn = ctx.connect().await?;
+        let client = &conn.client;
+        let opts = apply::Options {
+            // The result reports the node ports the server assigned.
+            keep_live: true,
+            ..ctx.apply_options(&conn, &apply_args)
+        };
+        let mut resolver = Resolver::default();
+        let report = apply::apply(client, &mut resolver, model::render(&plan), &opts).await;
+        let mut extra = Map::new();
+        extra.insert("ingresses".into(), summary(&plan, &report));
+        let wait = wait.unwrap_or(false) && !ctx.check_mode && report.error.is_none();
+        let mut outcome = super::finish(report, extra)?;
+        if !wait {
+            return Ok(outcome);
+        }
+        let timeout = std::time::Duration::from_secs(wait_timeout.unwrap_or(300).max(1) as u64);
+        let mut aws = verify::Aws::from_option(aws);
         let waited = verify::wait(client, &plan, timeout, aws.as_mut()).await;
         if let Some(a) = &aws {
             ctx.redactor.extend(a.reader.secrets.iter().cloned());
@@ -472,19 +511,19 @@ async fn run(ctx: &mut Ctx, args: Args, apply_args: &ApplyArgs) -> Result<Outcom
                     .extra
                     .insert("load_balancers".into(), built.ingresses);
                 ctx.warnings.extend(built.warnings);
+                Ok(outcome)
             }
             Err((error, built)) => {
                 let mut extra = std::mem::take(&mut outcome.extra);
                 extra.insert("load_balancers".into(), built);
                 extra.insert("changed".into(), json!(outcome.changed));
-                return Err(Failure {
+                Err(Failure {
                     error: Box::new(error),
                     extra,
-                });
+                })
             }
         }
     }
-    Ok(outcome)
 }
 
 /// The live Services `check_live_services` needs: every Service when the
