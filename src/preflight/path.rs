@@ -5,6 +5,7 @@
 
 use crate::alb::model::{self, Plan, PlanArgs, Port};
 use crate::alb::sg::{self, Groups, Target};
+use crate::calico::mode::PoolMode;
 use crate::net::cidr;
 use crate::net::model::{CniPlugin, Peer, SgRule, TargetType};
 use crate::net::mtu::Encapsulation;
@@ -61,10 +62,24 @@ pub struct PathArgs {
     pub worker_security_group: Option<String>,
 }
 
-pub fn run(p: &PathArgs, live: Option<&Live>) -> Report {
+/// The inputs parsed, before any live state: what netcheck knows without
+/// the cluster (the Ingresses' annotations name the ALBs' security groups).
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    net: Network,
+    service_cidr: Option<IpNet>,
+    /// The network's and the service CIDR's findings.
+    net_findings: Findings,
+    pub plan: Plan,
+    /// The Ingresses' findings, against the inputs' network.
+    plan_findings: Findings,
+}
+
+/// The inputs alone: the network, the service CIDR and the Ingresses.
+pub fn parse(p: &PathArgs) -> Parsed {
     let mut f = Findings::new();
-    let mut net = Network::parse(&p.network, &mut f);
-    let mut service_cidr = match cidr::parse_cidr(
+    let net = Network::parse(&p.network, &mut f);
+    let service_cidr = match cidr::parse_cidr(
         "service_cidr",
         p.service_cidr
             .as_deref()
@@ -77,6 +92,27 @@ pub fn run(p: &PathArgs, live: Option<&Live>) -> Report {
             None
         }
     };
+    let mut plan_findings = Findings::new();
+    let plan = model::parse_plan(&p.plan, &net, false, &mut plan_findings);
+    Parsed {
+        net,
+        service_cidr,
+        net_findings: f,
+        plan,
+        plan_findings,
+    }
+}
+
+/// `parse`, then `check`: the whole path in one step.
+pub fn run(p: &PathArgs, live: Option<&Live>) -> Report {
+    check(p, &parse(p), live)
+}
+
+/// The path's checks on `parsed` (`parse(p)`) and, when given, live state.
+pub fn check(p: &PathArgs, parsed: &Parsed, live: Option<&Live>) -> Report {
+    let mut f = parsed.net_findings.clone();
+    let mut net = parsed.net.clone();
+    let mut service_cidr = parsed.service_cidr;
     if let Some(cfg) = live
         .and_then(|l| l.kubeadm_config.as_ref())
         .and_then(cluster_configuration)
@@ -107,7 +143,14 @@ pub fn run(p: &PathArgs, live: Option<&Live>) -> Report {
         }
     }
 
-    let plan = model::parse_plan(&p.plan, &net, false, &mut f);
+    // The NodePorts are checked against the cluster's range where kubeadm
+    // gives another one.
+    let plan = if net.node_port_range == parsed.net.node_port_range {
+        f.extend(parsed.plan_findings.0.iter().cloned());
+        parsed.plan.clone()
+    } else {
+        model::parse_plan(&p.plan, &net, false, &mut f)
+    };
     let live_services = live.and_then(|l| l.services.as_deref());
     if let Some(svcs) = live_services {
         model::check_live_services(&plan, svcs, &mut f);
@@ -423,10 +466,6 @@ fn check_cidrs(net: &Network, service_cidr: Option<IpNet>, f: &mut Findings) {
     }
 }
 
-fn mode_on(v: &Value) -> bool {
-    matches!(v.as_str(), Some("Always" | "CrossSubnet"))
-}
-
 fn check_pools(pools: &[Value], net: &Network, service_cidr: Option<IpNet>, f: &mut Findings) {
     let enabled: Vec<&Value> = pools
         .iter()
@@ -483,7 +522,10 @@ fn check_pools(pools: &[Value], net: &Network, service_cidr: Option<IpNet>, f: &
                 ),
             );
         }
-        let (vxlan, ipip) = (mode_on(&spec["vxlanMode"]), mode_on(&spec["ipipMode"]));
+        let (vxlan, ipip) = (
+            PoolMode::of(&spec["vxlanMode"]).is_on(),
+            PoolMode::of(&spec["ipipMode"]).is_on(),
+        );
         let encap = net.model.encapsulation;
         if vxlan && ipip {
             f.error(
