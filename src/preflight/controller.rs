@@ -72,6 +72,34 @@ fn env<'a>(c: &'a Value, name: &str) -> Option<&'a str> {
         .and_then(|e| e["value"].as_str())
 }
 
+/// How the controller's container was started: where it builds ALBs.
+#[derive(Debug, Clone, Default)]
+pub struct Started {
+    pub cluster_name: Option<String>,
+    /// `--aws-region`, else the AWS_REGION or AWS_DEFAULT_REGION it is given.
+    pub region: Option<String>,
+    pub vpc_id: Option<String>,
+    pub vpc_tags: Option<String>,
+    pub shared_backend_security_group: bool,
+}
+
+/// The Deployment's controller container's flags; None without a container.
+pub fn started(deploy: &Value) -> Option<Started> {
+    let c = container(deploy)?;
+    let args = argv(c);
+    let flag = |name| flag(&args, name).map(str::to_string);
+    Some(Started {
+        cluster_name: flag("cluster-name"),
+        region: flag("aws-region")
+            .or_else(|| env(c, "AWS_REGION").map(str::to_string))
+            .or_else(|| env(c, "AWS_DEFAULT_REGION").map(str::to_string)),
+        vpc_id: flag("aws-vpc-id"),
+        vpc_tags: flag("aws-vpc-tags"),
+        shared_backend_security_group: flag("enable-backend-security-group")
+            .is_none_or(|v| v != "false"),
+    })
+}
+
 /// Findings on the controller's Deployment (None: not found), and what was
 /// learned of it, for the module's result.
 pub fn check_deployment(
@@ -100,12 +128,10 @@ pub fn check_deployment(
             "look at its Pods (kubectl -n <ns> describe pod, logs): often --cluster-name is missing, IAM permissions, or the webhook certificate.",
         );
     }
-    let Some(c) = container(d) else {
+    let Some(s) = started(d) else {
         return json!({"found": true, "available": available});
     };
-    let args = argv(c);
-    let cluster = flag(&args, "cluster-name");
-    match (cluster, expect.cluster_name) {
+    match (s.cluster_name.as_deref(), expect.cluster_name) {
         (None, _) => f.error(
             "cluster_name",
             format!("{where_} is started without --cluster-name: the controller exits with \"kubernetes cluster name must be specified\"."),
@@ -118,14 +144,9 @@ pub fn check_deployment(
         ),
         _ => {}
     }
-    let region = flag(&args, "aws-region")
-        .or_else(|| env(c, "AWS_REGION"))
-        .or_else(|| env(c, "AWS_DEFAULT_REGION"));
-    let vpc = flag(&args, "aws-vpc-id");
-    let vpc_tags = flag(&args, "aws-vpc-tags");
     for (field, got, want, flag_name) in [
-        ("region", region, expect.region, "aws-region"),
-        ("vpc_id", vpc, expect.vpc_id, "aws-vpc-id"),
+        ("region", s.region.as_deref(), expect.region, "aws-region"),
+        ("vpc_id", s.vpc_id.as_deref(), expect.vpc_id, "aws-vpc-id"),
     ] {
         if let (Some(got), Some(want)) = (got, want)
             && got != want
@@ -138,10 +159,10 @@ pub fn check_deployment(
         }
     }
     let mut missing = Vec::new();
-    if region.is_none() {
+    if s.region.is_none() {
         missing.push("--aws-region");
     }
-    if vpc.is_none() && vpc_tags.is_none() {
+    if s.vpc_id.is_none() && s.vpc_tags.is_none() {
         missing.push("--aws-vpc-id");
     }
     if !missing.is_empty() {
@@ -154,15 +175,14 @@ pub fn check_deployment(
             "pass --aws-region=<region> and --aws-vpc-id=<vpc-...> (the alb_controller role always does), or raise the instances' HttpPutResponseHopLimit to 2.",
         );
     }
-    let backend_sg = flag(&args, "enable-backend-security-group").is_none_or(|v| v != "false");
     json!({
         "found": true,
         "available": available,
-        "cluster_name": cluster,
-        "region": region,
-        "vpc_id": vpc,
-        "vpc_tags": vpc_tags,
-        "shared_backend_security_group": backend_sg,
+        "cluster_name": s.cluster_name,
+        "region": s.region,
+        "vpc_id": s.vpc_id,
+        "vpc_tags": s.vpc_tags,
+        "shared_backend_security_group": s.shared_backend_security_group,
     })
 }
 

@@ -108,6 +108,23 @@ fn introspection_needs_hop_limit_two() {
     assert!(f.0.is_empty(), "{:?}", f.0);
 }
 
+/// netcheck's AWS reads go where `started` says, before the checks: it
+/// must say what `check_deployment` reports.
+#[test]
+fn started_is_what_the_facts_report() {
+    let mut d = deploy(&["--cluster-name=netpath", "--aws-vpc-tags=k=v"], false);
+    d["spec"]["template"]["spec"]["containers"][0]["env"] =
+        json!([{"name": "AWS_DEFAULT_REGION", "value": "eu-west-2"}]);
+    let s = started(&d).expect("a container");
+    let facts = check_deployment("d", Some(&d), &Expect::default(), &mut Findings::new());
+    assert_eq!(s.cluster_name.as_deref(), Some("netpath"));
+    assert_eq!(s.region.as_deref(), Some("eu-west-2"));
+    assert_eq!(facts["region"], "eu-west-2");
+    assert_eq!((s.vpc_id, facts["vpc_id"].clone()), (None, Value::Null));
+    assert_eq!(facts["vpc_tags"], "k=v");
+    assert!(started(&json!({"spec": {}})).is_none());
+}
+
 #[test]
 fn wrong_vpc_and_unavailable() {
     let mut f = Findings::new();
