@@ -4,7 +4,8 @@
 
 use super::alb_ingress::{INGRESSES, NETWORK_OPTIONS};
 use super::{Ctx, Failure, Module, ModuleDef};
-use crate::alb::model::Scheme;
+use crate::alb::model::{Annotation, Plan, Scheme};
+use crate::calico::mode::PoolMode;
 use crate::error::Error;
 use crate::kube::CONNECTION_OPTIONS;
 use crate::kube::apply::api_error;
@@ -13,11 +14,12 @@ use crate::net::model::CniPlugin;
 use crate::preflight::path;
 use crate::preflight::{self, nodes::NodeView};
 use crate::protocol::{Constraints, Kind, OptSpec, Outcome, Params};
-use crate::validate::Finding;
+use crate::validate::Findings;
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, ListParams};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use std::collections::BTreeSet;
 
 const OPTIONS: &[OptSpec] = &[
     OptSpec::new("controller_namespace", Kind::Str)
@@ -233,93 +235,152 @@ impl Args {
 
 pub struct Netcheck;
 
-/// On the runner as one step for now: `write` reads (optionally), checks
-/// and reports, as `run` did.
+/// The typed arguments, and the path as the inputs alone give it.
+pub struct Planned {
+    args: Args,
+    path: path::Parsed,
+}
+
+/// What was read, and (after `check`) what netcheck concluded.
+pub struct Found {
+    /// None: no cluster state was read.
+    cluster: Option<Cluster>,
+    /// Why the cluster could not be read, when `live` was not asked for.
+    unread: Option<String>,
+    /// None: AWS was not read.
+    aws: Option<AwsRead>,
+    /// Set by `check`.
+    report: Option<Report>,
+}
+
+/// The cluster as read live.
+struct Cluster {
+    state: path::Live,
+    /// None: listing Nodes is forbidden.
+    nodes: Option<Vec<NodeView>>,
+    controller: ControllerState,
+}
+
+/// The AWS reads and the Nodes they were made for.
+struct AwsRead {
+    /// `aws: true`: a failed read is an error, not a warning.
+    asked: bool,
+    nodes: Vec<preflight::aws::NodeRef>,
+    out: crate::aws::read::Outcome,
+}
+
+/// netcheck's result: its findings are what it returns, not a stop, so
+/// they stay here rather than in the runner's findings.
+struct Report {
+    path: path::Report,
+    /// The result's `controller` value.
+    controller: Value,
+    /// The result's `aws` value.
+    aws: Value,
+}
+
 impl Module for Netcheck {
-    type Args = Params;
-    type Plan = Params;
-    type Live = ();
+    type Args = Args;
+    type Plan = Planned;
+    type Live = Found;
 
     async fn plan(
-        p: Params,
+        mut args: Args,
         _: &mut Ctx,
-        _: &mut crate::validate::Findings,
-    ) -> Result<Option<Params>, Failure> {
-        Ok(Some(p))
+        _: &mut Findings,
+    ) -> Result<Option<Planned>, Failure> {
+        args.derive_overlay();
+        let path = path::parse(&args.path);
+        Ok(Some(Planned { args, path }))
     }
 
-    async fn read(
-        _: &mut Params,
-        _: &mut Ctx,
-        _: &mut crate::validate::Findings,
-    ) -> Result<(), Failure> {
-        Ok(())
+    async fn read(p: &mut Planned, ctx: &mut Ctx, _: &mut Findings) -> Result<Found, Failure> {
+        let live = p.args.live;
+        let mut unread = None;
+        let cluster = if live == Some(false) {
+            None
+        } else {
+            match read_live(ctx, &p.args).await {
+                Ok(c) => Some(c),
+                // Asked for explicitly: a cluster that cannot be read is a failure.
+                Err(e) if live == Some(true) => return Err(e.into()),
+                Err(e) => {
+                    unread = Some(e.to_string());
+                    None
+                }
+            }
+        };
+        let aws = if p
+            .args
+            .aws
+            .unwrap_or_else(crate::aws::read::credentials_configured)
+        {
+            Some(read_aws(ctx, p, cluster.as_ref()).await)
+        } else {
+            None
+        };
+        Ok(Found {
+            cluster,
+            unread,
+            aws,
+            report: None,
+        })
     }
 
-    async fn write(p: Params, _: (), ctx: &mut Ctx) -> Result<Outcome, Failure> {
-        run(ctx, &p).await
+    fn check(p: &Planned, found: &mut Found, _: &mut Findings) {
+        let args = &p.args;
+        let cluster = found.cluster.as_ref();
+        let mut r = path::check(&args.path, &p.path, cluster.map(|c| &c.state));
+        let controller = cluster
+            .map(|c| check_controller(args, &c.controller, &r.plan, &mut r.findings))
+            .unwrap_or(Value::Null);
+        let aws = match &found.aws {
+            Some(a) => {
+                let pools = cluster.and_then(|c| c.state.ippools.as_deref());
+                check_aws(args, a, &mut r, &controller, pools)
+            }
+            None => Value::Null,
+        };
+        match cluster {
+            Some(Cluster {
+                nodes: Some(nodes), ..
+            }) => preflight::nodes::check(nodes, &r.plan, &mut r.findings),
+            Some(_) => r.findings.warning(
+                "live",
+                "Nodes could not be listed (forbidden), so providerIDs and target eligibility were not checked.",
+                "grant list on nodes to include them.",
+            ),
+            None => {}
+        }
+        if let Some(e) = &found.unread {
+            r.findings.warning(
+                "live",
+                format!("no cluster state was read ({e}); the checks use the inputs only."),
+                "configure the connection (kubeconfig, host, ...) to include live state, or set live: false.",
+            );
+        }
+        found.report = Some(Report {
+            path: r,
+            controller,
+            aws,
+        });
+    }
+
+    async fn write(p: Planned, found: Found, ctx: &mut Ctx) -> Result<Outcome, Failure> {
+        let Some(report) = found.report else {
+            return Err(Error::Other(anyhow::anyhow!(
+                "netpath internal error (please report it): netcheck summarised before its checks ran"
+            ))
+            .into());
+        };
+        summarise(ctx, p.args.fail_on.unwrap_or_default(), report)
     }
 }
 
-async fn run(ctx: &mut Ctx, params: &Params) -> Result<Outcome, Failure> {
-    let args = Args::from_params(params)?;
-    let live_opt = args.live;
-    let mut notes: Vec<Finding> = Vec::new();
-    // None: not read (no live state, or Nodes are forbidden).
-    let mut nodes: Option<Vec<NodeView>> = None;
-    let mut controller: Option<ControllerState> = None;
-    let mut extra_controller: Option<Value> = None;
-    let state = if live_opt == Some(false) {
-        None
-    } else {
-        match read_live(ctx, &args).await {
-            Ok((l, n, c)) => {
-                nodes = n;
-                controller = Some(c);
-                Some(l)
-            }
-            // Asked for explicitly: a cluster that cannot be read is a failure.
-            Err(e) if live_opt == Some(true) => return Err(e.into()),
-            Err(e) => {
-                notes.push(Finding::warning(
-                    "live",
-                    format!("no cluster state was read ({e}); the checks use the inputs only."),
-                    "configure the connection (kubeconfig, host, ...) to include live state, or set live: false.",
-                ));
-                None
-            }
-        }
-    };
-    let mut r = path::run(&args.path, state.as_ref());
-    if let Some(c) = &controller {
-        extra_controller = Some(check_controller(&args, c, &r.plan, &mut r.findings));
-    }
-    let aws_opt = args.aws;
-    let aws_value = if aws_opt.unwrap_or_else(crate::aws::read::credentials_configured) {
-        let live_pools = state.as_ref().and_then(|l| l.ippools.as_deref());
-        check_aws(
-            ctx,
-            &args,
-            aws_opt == Some(true),
-            &mut r,
-            nodes.as_deref(),
-            extra_controller.as_ref(),
-            live_pools,
-        )
-        .await
-    } else {
-        Value::Null
-    };
-    match &nodes {
-        Some(nodes) => preflight::nodes::check(nodes, &r.plan, &mut r.findings),
-        None if state.is_some() => notes.push(Finding::warning(
-            "live",
-            "Nodes could not be listed (forbidden), so providerIDs and target eligibility were not checked.",
-            "grant list on nodes to include them.",
-        )),
-        None => {}
-    }
-    r.findings.extend(notes);
+/// The result: findings, rules and what was read; a failure per `fail_on`
+/// carries all of it too.
+fn summarise(ctx: &mut Ctx, fail_on: FailOn, report: Report) -> Result<Outcome, Failure> {
+    let r = report.path;
     let errors = r.findings.errors().count();
     let warnings = r.findings.warnings().count();
     ctx.warnings
@@ -332,8 +393,8 @@ async fn run(ctx: &mut Ctx, params: &Params) -> Result<Outcome, Failure> {
     extra.insert("node_ports".into(), json!(r.node_ports));
     extra.insert("controller_rule".into(), r.controller_rule);
     extra.insert("network".into(), r.network);
-    extra.insert("controller".into(), extra_controller.unwrap_or(Value::Null));
-    extra.insert("aws".into(), aws_value);
+    extra.insert("controller".into(), report.controller);
+    extra.insert("aws".into(), report.aws);
     let msg = format!(
         "{errors} error{}, {warnings} warning{}; {} security-group rule{}",
         if errors == 1 { "" } else { "s" },
@@ -341,7 +402,7 @@ async fn run(ctx: &mut Ctx, params: &Params) -> Result<Outcome, Failure> {
         r.rules.len(),
         if r.rules.len() == 1 { "" } else { "s" }
     );
-    let fail = match args.fail_on.unwrap_or_default() {
+    let fail = match fail_on {
         FailOn::Never => false,
         FailOn::Warning => errors + warnings > 0,
         FailOn::Error => errors > 0,
@@ -393,29 +454,15 @@ async fn read_nodes(client: &kube::Client) -> Result<Option<Vec<NodeView>>, Erro
 /// namespace, alb annotations, type, ports, selector): a cluster's 10,000
 /// Services as full objects cost ~100 MB. None when listing is forbidden.
 async fn read_services(c: &kube::Client) -> Result<Option<Vec<Value>>, Error> {
-    const SET: &percent_encoding::AsciiSet = percent_encoding::NON_ALPHANUMERIC;
     let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let url = match &token {
-            None => format!("{}?limit=500", read::SERVICES),
-            Some(t) => format!(
-                "{}?limit=500&continue={}",
-                read::SERVICES,
-                percent_encoding::utf8_percent_encode(t, SET)
-            ),
-        };
-        let Some(mut page) = read::unless_forbidden(read::get(c, &url).await)? else {
-            return Ok(None);
-        };
-        if let Some(Value::Array(items)) = page.get_mut("items").map(Value::take) {
-            out.extend(items.into_iter().map(compact_service));
-        }
-        match page["metadata"]["continue"].as_str() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Ok(Some(out)),
-        }
-    }
+    let what = || format!("read {}", read::SERVICES);
+    let params = ListParams::default().limit(500);
+    // Each page compacted as it arrives: only one is ever held whole.
+    let served = read::list_pages(c, read::SERVICES, &params, &what, |page| {
+        out.extend(page.into_iter().map(compact_service));
+    })
+    .await;
+    read::unless_forbidden(served.map(|served| served.then_some(out)))
 }
 
 fn compact_service(mut svc: Value) -> Value {
@@ -441,6 +488,24 @@ struct ControllerState {
     forbidden: bool,
     ingress_classes: Vec<Value>,
     webhooks: Vec<Value>,
+}
+
+impl ControllerState {
+    /// How the controller was started, where netcheck checks it (as
+    /// `check_controller`): Ingresses in play, its Deployment read.
+    fn started(&self, plan: &Plan) -> Option<preflight::controller::Started> {
+        if !in_play(plan) || self.forbidden {
+            return None;
+        }
+        self.deployment
+            .as_ref()
+            .and_then(preflight::controller::started)
+    }
+}
+
+/// Whether any Ingress is present: the controller matters only then.
+fn in_play(plan: &Plan) -> bool {
+    plan.ingresses.iter().any(|a| a.present)
 }
 
 async fn read_controller(args: &Args, c: &kube::Client) -> Result<ControllerState, Error> {
@@ -481,14 +546,9 @@ async fn read_controller(args: &Args, c: &kube::Client) -> Result<ControllerStat
 
 /// Controller findings, only where Ingresses are in play; the result's
 /// `controller` value.
-fn check_controller(
-    args: &Args,
-    c: &ControllerState,
-    plan: &crate::alb::model::Plan,
-    f: &mut crate::validate::Findings,
-) -> Value {
+fn check_controller(args: &Args, c: &ControllerState, plan: &Plan, f: &mut Findings) -> Value {
     use preflight::controller as ctl;
-    if !plan.ingresses.iter().any(|a| a.present) {
+    if !in_play(plan) {
         return Value::Null;
     }
     let (ns, name) = args.controller();
@@ -525,10 +585,7 @@ fn check_controller(
     facts
 }
 
-async fn read_live(
-    ctx: &mut Ctx,
-    args: &Args,
-) -> Result<(path::Live, Option<Vec<NodeView>>, ControllerState), Error> {
+async fn read_live(ctx: &mut Ctx, args: &Args) -> Result<Cluster, Error> {
     let conn = ctx.connect().await?;
     let c = &conn.client;
     // A forbidden read leaves that part unchecked; any other failure stops
@@ -539,8 +596,8 @@ async fn read_live(
     let felix = read::unless_forbidden(read::get(c, read::FELIX_DEFAULT).await)?;
     let nodes = read_nodes(c).await?;
     let controller = read_controller(args, c).await?;
-    Ok((
-        path::Live {
+    Ok(Cluster {
+        state: path::Live {
             ippools,
             services,
             kubeadm_config,
@@ -548,22 +605,26 @@ async fn read_live(
         },
         nodes,
         controller,
-    ))
+    })
 }
 
-/// Reads AWS and adds its findings; the result's `aws` value. A read that
-/// fails is a finding (an error when `aws: true` was asked for), never a
-/// failure of the module.
-async fn check_aws(
-    ctx: &mut Ctx,
-    args: &Args,
-    asked: bool,
-    r: &mut path::Report,
-    nodes: Option<&[NodeView]>,
-    controller: Option<&Value>,
-    ippools: Option<&[Value]>,
-) -> Value {
-    use preflight::aws::{Alb, Context, NodeRef};
+/// A comma-separated annotation's values.
+fn list(v: Option<&Annotation>) -> Vec<String> {
+    v.map(|a| {
+        a.value
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// Reads AWS for the path: the VPC (given, or the controller's), the
+/// instances the Nodes' providerIDs name, the ALBs' own security groups.
+/// A read that fails is kept in its outcome for `check_aws`.
+async fn read_aws(ctx: &mut Ctx, p: &Planned, cluster: Option<&Cluster>) -> AwsRead {
+    use preflight::aws::NodeRef;
     // Masked wherever they might surface, even if the read fails.
     for k in [
         "AWS_SECRET_ACCESS_KEY",
@@ -574,8 +635,12 @@ async fn check_aws(
             ctx.redactor.add(v);
         }
     }
-    let ctl = |k: &str| controller.and_then(|c| c[k].as_str()).map(str::to_string);
-    let node_refs: Vec<NodeRef> = nodes
+    let args = &p.args;
+    let started = cluster
+        .and_then(|c| c.controller.started(&p.path.plan))
+        .unwrap_or_default();
+    let nodes: Vec<NodeRef> = cluster
+        .and_then(|c| c.nodes.as_deref())
         .unwrap_or_default()
         .iter()
         .filter_map(|n| {
@@ -586,16 +651,47 @@ async fn check_aws(
             })
         })
         .collect();
-    let split = |v: Option<&crate::alb::model::Annotation>| -> Vec<String> {
-        v.map(|a| {
-            a.value
-                .split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
+    let query = crate::aws::read::Query {
+        region: args.region.clone().or(started.region),
+        vpc_id: args.vpc_id.clone().or(started.vpc_id),
+        instance_ids: nodes
+            .iter()
+            .map(|n| n.instance_id.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+        alb_groups: p
+            .path
+            .plan
+            .ingresses
+            .iter()
+            .filter(|a| a.present)
+            .flat_map(|a| list(a.annotation("security-groups")))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect(),
     };
+    let out = crate::aws::read::read(&query).await;
+    ctx.redactor.extend(out.secrets.iter().cloned());
+    AwsRead {
+        asked: args.aws == Some(true),
+        nodes,
+        out,
+    }
+}
+
+/// The AWS findings; the result's `aws` value. A read that failed is a
+/// finding (an error when `aws: true` was asked for), never a failure of
+/// the module.
+fn check_aws(
+    args: &Args,
+    a: &AwsRead,
+    r: &mut path::Report,
+    controller: &Value,
+    ippools: Option<&[Value]>,
+) -> Value {
+    use preflight::aws::{Alb, Context};
+    let ctl = |k: &str| controller[k].as_str().map(str::to_string);
     let mut albs = Vec::new();
     for app in r.plan.ingresses.iter().filter(|a| a.present) {
         let node_ports = r
@@ -614,40 +710,24 @@ async fn check_aws(
                 .annotation("scheme")
                 .and_then(|a| Scheme::parse(a.value.trim()))
                 .unwrap_or(Scheme::Internal),
-            subnets: split(app.annotation("subnets")),
-            security_groups: split(app.annotation("security-groups")),
+            subnets: list(app.annotation("subnets")),
+            security_groups: list(app.annotation("security-groups")),
             controller_manages_rules: path::controller_manages_rules(app),
             instance_targets: app.target_type == crate::net::model::TargetType::Instance,
             node_ports,
         });
     }
-    let query = crate::aws::read::Query {
-        region: args.region.clone().or_else(|| ctl("region")),
-        vpc_id: args.vpc_id.clone().or_else(|| ctl("vpc_id")),
-        instance_ids: {
-            let ids: std::collections::BTreeSet<String> =
-                node_refs.iter().map(|n| n.instance_id.clone()).collect();
-            ids.into_iter().collect()
-        },
-        alb_groups: albs
-            .iter()
-            .flat_map(|a| a.security_groups.iter().cloned())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect(),
-    };
     let calico = r.network["cni_plugin"] == "calico";
     let cross_subnet = ippools.unwrap_or_default().iter().any(|pool| {
         ["vxlanMode", "ipipMode"]
             .iter()
-            .any(|k| pool["spec"][*k] == "CrossSubnet")
+            .any(|k| PoolMode::of(&pool["spec"][*k]) == PoolMode::CrossSubnet)
     });
     let cx = Context {
         cluster_name: args.cluster_name.clone().or_else(|| ctl("cluster_name")),
-        controller_uses_imds: controller.is_some_and(|c| {
-            c["found"] == true
-                && (c["region"].is_null() || (c["vpc_id"].is_null() && c["vpc_tags"].is_null()))
-        }),
+        controller_uses_imds: controller["found"] == true
+            && (controller["region"].is_null()
+                || (controller["vpc_id"].is_null() && controller["vpc_tags"].is_null())),
         encapsulation: calico.then(|| {
             r.network["encapsulation"]
                 .as_str()
@@ -660,14 +740,13 @@ async fn check_aws(
             .and_then(|v| u16::try_from(v).ok())
             .unwrap_or(4789),
     };
-    let out = crate::aws::read::read(&query).await;
-    ctx.redactor.extend(out.secrets.iter().cloned());
+    let out = &a.out;
     for e in &out.errors {
         let problem = format!(
             "AWS could not be read ({e}), so the AWS side of the path was not checked there."
         );
         let fix = "configure AWS credentials (environment, profile or instance role) with ec2:Describe* and a region (region, AWS_REGION), or set aws: false.";
-        if asked {
+        if a.asked {
             r.findings.error("aws", problem, fix);
         } else {
             r.findings.warning("aws", problem, fix);
@@ -680,7 +759,7 @@ async fn check_aws(
             "set vpc_id.",
         );
     }
-    preflight::aws::check(&out.facts, &node_refs, &albs, &cx, &mut r.findings);
+    preflight::aws::check(&out.facts, &a.nodes, &albs, &cx, &mut r.findings);
     let total: u32 = out.calls.values().sum();
     json!({
         "read": out.errors.is_empty(),
