@@ -170,16 +170,6 @@ impl Params {
     }
 }
 
-/// The map as it is, for the modules whose arguments are not typed yet.
-impl<'de> serde::Deserialize<'de> for Params {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Params {
-            values: Map::deserialize(d)?,
-            ..Params::default()
-        })
-    }
-}
-
 /// Validates `input` against `options` and `constraints` the way AnsibleModule
 /// does; `module` names the module in messages. All problems are reported
 /// together.
