@@ -191,9 +191,7 @@ impl Resolver {
         let (ar, caps) = kube::discovery::pinned_kind(client, &gvk).await.map_err(|e| {
             let detail = super::connect::chain(&e);
             let gv = if group.is_empty() { version.clone() } else { format!("{group}/{version}") };
-            // The group/version is served but lacks the kind (e.g. kind: configmap): same fix.
-            let missing_kind = matches!(e, kube::Error::Discovery(kube::error::DiscoveryError::MissingKind(_)));
-            if missing_kind || detail.contains("404") || detail.contains("NotFound") || detail.contains("not found") {
+            if not_served(&e) {
                 Error::api(
                     format!("{kind} ({gv})"),
                     format!(
@@ -218,10 +216,44 @@ impl Resolver {
     }
 }
 
+/// Discovery's answer that the group/version or the kind is not served: a
+/// 404 for the group/version (kube turns even the API server's plain-text
+/// "404 page not found" into a `Status` with that code), or a served
+/// group/version without the kind (e.g. `kind: configmap`): the same fix.
+fn not_served(e: &kube::Error) -> bool {
+    use kube::error::DiscoveryError;
+    match e {
+        kube::Error::Api(status) => status.code == 404 || status.is_not_found(),
+        kube::Error::Discovery(
+            DiscoveryError::MissingKind(_)
+            | DiscoveryError::MissingResource(_)
+            | DiscoveryError::MissingApiGroup(_),
+        ) => true,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn not_served_is_decided_by_the_error_type() {
+        use kube::core::Status;
+        use kube::error::DiscoveryError;
+        let plain_404 =
+            Status::failure("404 page not found", "Failed to parse error data").with_code(404);
+        assert!(not_served(&kube::Error::Api(plain_404.boxed())));
+        let kind = DiscoveryError::MissingKind("configmap".into());
+        assert!(not_served(&kube::Error::Discovery(kind)));
+        // A message that merely mentions 404 or "not found" is not the answer.
+        let forbidden =
+            Status::failure("secret \"404\" not found in cache", "Forbidden").with_code(403);
+        assert!(!not_served(&kube::Error::Api(forbidden.boxed())));
+        let invalid = DiscoveryError::InvalidGroupVersion("not found/v1/x".into());
+        assert!(!not_served(&kube::Error::Discovery(invalid)));
+    }
 
     #[test]
     fn urls() {
