@@ -3,6 +3,11 @@
 //! A rule never fails fast: modules collect every finding of a task, and the
 //! apply engine refuses to write while any `Error` finding exists, so the user
 //! sees all problems at once and the cluster is untouched.
+//!
+//! One convention for checks: `check_x(inputs.., f: &mut Findings)` pushes
+//! what it finds into the task's accumulator and returns nothing, or `bool`
+//! ("passed") only where a caller skips dependent checks on it. Parsers
+//! (`-> Result<T, Finding>`) are not checks: their error is the finding.
 
 use serde::Serialize;
 use std::fmt;
@@ -58,6 +63,15 @@ impl Finding {
     }
 }
 
+/// The finding a check that reports at most one pushes, if any.
+#[cfg(test)]
+#[track_caller]
+pub fn finding<R>(check: impl FnOnce(&mut Findings) -> R) -> Option<Finding> {
+    let mut v = Findings::of(check);
+    assert!(v.len() <= 1, "more than one finding: {v:?}");
+    v.pop()
+}
+
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {} Fix: {}", self.field, self.problem, self.fix)
@@ -71,6 +85,15 @@ pub struct Findings(pub Vec<Finding>);
 impl Findings {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// What `check` pushes, as a list: for a caller that filters, rewrites
+    /// or hands on a check's findings rather than keeping them all, and for
+    /// tests.
+    pub fn of<R>(check: impl FnOnce(&mut Findings) -> R) -> Vec<Finding> {
+        let mut f = Findings::new();
+        check(&mut f);
+        f.0
     }
 
     pub fn push(&mut self, f: Finding) {

@@ -6,7 +6,7 @@
 //! errors only surface later as an Ingress event while the ALB stays stale.
 
 use crate::net::cidr;
-use crate::validate::Finding;
+use crate::validate::{Finding, Findings};
 use std::collections::HashSet;
 use std::net::IpAddr;
 
@@ -128,29 +128,25 @@ pub fn render_listen_ports(listeners: &[(Protocol, u16)]) -> String {
 }
 
 /// `ssl-redirect` must name an HTTPS listener.
-pub fn check_ssl_redirect(
-    field: &str,
-    port: u16,
-    listeners: &[(Protocol, u16)],
-) -> Option<Finding> {
+pub fn check_ssl_redirect(field: &str, port: u16, listeners: &[(Protocol, u16)], f: &mut Findings) {
     match listeners.iter().find(|(_, p)| *p == port) {
-        None => Some(Finding::error(
+        None => f.error(
             field,
             format!("listener does not exist for SSLRedirect port: {port}. {LBC_FAILS}"),
             format!(
                 "add {{\"HTTPS\": {port}}} to listen-ports, or set ssl-redirect to the HTTPS \
                  listener's port (usually 443)."
             ),
-        )),
-        Some((Protocol::Http, _)) => Some(Finding::error(
+        ),
+        Some((Protocol::Http, _)) => f.error(
             field,
             format!(
                 "listener protocol non-SSL for SSLRedirect port: {port}. Redirecting to a \
                  plain-HTTP port would loop. {LBC_FAILS}"
             ),
             "set ssl-redirect to the port of an HTTPS listener (usually 443).",
-        )),
-        Some((Protocol::Https, _)) => None,
+        ),
+        Some((Protocol::Https, _)) => {}
     }
 }
 
@@ -162,8 +158,8 @@ pub fn check_https_certificate(
     listeners: &[(Protocol, u16)],
     certificate_arns: &[&str],
     discovery: bool,
-) -> Vec<Finding> {
-    let mut out = Vec::new();
+    f: &mut Findings,
+) {
     let https: Vec<String> = listeners
         .iter()
         .filter(|(proto, _)| *proto == Protocol::Https)
@@ -171,7 +167,7 @@ pub fn check_https_certificate(
         .collect();
     let ports = https.join(", ");
     if !https.is_empty() && certificate_arns.is_empty() {
-        out.push(if discovery {
+        f.push(if discovery {
             Finding::warning(
                 field,
                 format!(
@@ -198,25 +194,26 @@ pub fn check_https_certificate(
         });
     }
     if https.is_empty() && !certificate_arns.is_empty() {
-        out.push(Finding::warning(
+        f.warning(
             field,
             "certificate-arn is set but no listener is HTTPS, so the certificate is never \
              served and clients using https:// cannot connect.",
             "add {\"HTTPS\": 443} to listen-ports, or drop certificate-arn.",
-        ));
+        );
     }
     for (i, arn) in certificate_arns.iter().enumerate() {
-        out.extend(check_certificate_arn(&format!("{field}[{i}]"), arn));
+        check_certificate_arn(&format!("{field}[{i}]"), arn, f);
     }
-    out
 }
 
 /// An ACM (`arn:aws:acm:<region>:<account>:certificate/<id>`) or IAM
 /// (`arn:aws:iam::<account>:server-certificate/<name>`) certificate ARN.
 /// Surrounding spaces are ignored, as the controller trims list items.
-pub fn check_certificate_arn(field: &str, arn: &str) -> Option<Finding> {
-    let problem = certificate_arn_problem(arn.trim())?;
-    Some(Finding::error(
+pub fn check_certificate_arn(field: &str, arn: &str, f: &mut Findings) {
+    let Some(problem) = certificate_arn_problem(arn.trim()) else {
+        return;
+    };
+    f.error(
         field,
         format!(
             "'{arn}' is not a certificate ARN ({problem}). AWS rejects the listener \
@@ -225,7 +222,7 @@ pub fn check_certificate_arn(field: &str, arn: &str) -> Option<Finding> {
         "copy the ARN from `aws acm list-certificates` (form \
          arn:aws:acm:<region>:<12-digit account>:certificate/<id>), or an IAM \
          arn:aws:iam::<account>:server-certificate/<name>.",
-    ))
+    );
 }
 
 fn certificate_arn_problem(arn: &str) -> Option<String> {
@@ -286,7 +283,7 @@ fn is_region(s: &str) -> bool {
 
 /// `group.name`: lowercase alphanumerics, '-' and '.', alphanumeric at both
 /// ends, at most 63 characters.
-pub fn check_group_name(field: &str, s: &str) -> Option<Finding> {
+pub fn check_group_name(field: &str, s: &str, f: &mut Findings) {
     const UPSTREAM: &str = "groupName must consist of lower case alphanumeric characters, '-' \
                             or '.', and must start and end with an alphanumeric character";
     // loadGroupID: the Ingress joins no group (event FailedLoadGroupID); a
@@ -330,15 +327,15 @@ pub fn check_group_name(field: &str, s: &str) -> Option<Finding> {
             "end the name with a letter or digit.".to_string(),
         )
     } else {
-        return None;
+        return;
     };
-    Some(Finding::error(field, format!("{what}. {WHY}"), fix))
+    f.error(field, format!("{what}. {WHY}"), fix);
 }
 
 /// `group.order`: within [-1000, 1000].
-pub fn check_group_order(field: &str, order: i64) -> Option<Finding> {
-    (!(-1000..=1000).contains(&order)).then(|| {
-        Finding::error(
+pub fn check_group_order(field: &str, order: i64, f: &mut Findings) {
+    if !(-1000..=1000).contains(&order) {
+        f.error(
             field,
             format!(
                 "explicit Ingress group order must be within [-1000:1000], order: {order}. \
@@ -346,8 +343,8 @@ pub fn check_group_order(field: &str, order: i64) -> Option<Finding> {
                  reach the ALB."
             ),
             "use an order between -1000 and 1000 (lower numbers are evaluated first).",
-        )
-    })
+        );
+    }
 }
 
 // ------------------------------------------------------------ health checks
@@ -356,48 +353,50 @@ pub fn check_group_order(field: &str, order: i64) -> Option<Finding> {
 pub const DEFAULT_HEALTHCHECK_INTERVAL: i64 = 15;
 pub const DEFAULT_HEALTHCHECK_TIMEOUT: i64 = 5;
 
-fn range_finding(field: &str, what: &str, value: i64, lo: i64, hi: i64) -> Option<Finding> {
-    (!(lo..=hi).contains(&value)).then(|| {
-        Finding::error(
+/// True when `value` is within `lo..=hi`.
+fn check_range(field: &str, what: &str, value: i64, lo: i64, hi: i64, f: &mut Findings) -> bool {
+    let ok = (lo..=hi).contains(&value);
+    if !ok {
+        f.error(
             field,
             format!("{what} {value} is outside the AWS limit {lo}-{hi}. {AWS_REJECTS}"),
             format!("use a value between {lo} and {hi}."),
-        )
-    })
+        );
+    }
+    ok
 }
 
-/// `healthcheck-interval-seconds`: 5-300.
-pub fn check_healthcheck_interval(field: &str, seconds: i64) -> Option<Finding> {
-    range_finding(field, "health check interval", seconds, 5, 300)
+/// `healthcheck-interval-seconds`: 5-300. True when it is, so the timeout
+/// can be compared with it.
+pub fn check_healthcheck_interval(field: &str, seconds: i64, f: &mut Findings) -> bool {
+    check_range(field, "health check interval", seconds, 5, 300, f)
 }
 
 /// `healthcheck-timeout-seconds`: 2-120 and below the interval in effect.
-pub fn check_healthcheck_timeout(field: &str, timeout: i64, interval: i64) -> Option<Finding> {
-    range_finding(field, "health check timeout", timeout, 2, 120).or_else(|| {
-        (timeout >= interval).then(|| {
-            Finding::error(
-                field,
-                format!(
-                    "health check timeout {timeout} s is not smaller than the interval \
-                     {interval} s. {AWS_REJECTS}"
-                ),
-                format!(
-                    "make the timeout smaller than the interval, e.g. timeout {} with interval \
-                     {interval}.",
-                    (interval - 1).clamp(2, 120)
-                ),
-            )
-        })
-    })
+pub fn check_healthcheck_timeout(field: &str, timeout: i64, interval: i64, f: &mut Findings) {
+    if check_range(field, "health check timeout", timeout, 2, 120, f) && timeout >= interval {
+        f.error(
+            field,
+            format!(
+                "health check timeout {timeout} s is not smaller than the interval \
+                 {interval} s. {AWS_REJECTS}"
+            ),
+            format!(
+                "make the timeout smaller than the interval, e.g. timeout {} with interval \
+                 {interval}.",
+                (interval - 1).clamp(2, 120)
+            ),
+        );
+    }
 }
 
 /// `healthy-threshold-count` / `unhealthy-threshold-count`: 2-10.
-pub fn check_healthcheck_threshold(field: &str, count: i64) -> Option<Finding> {
-    range_finding(field, "health check threshold", count, 2, 10)
+pub fn check_healthcheck_threshold(field: &str, count: i64, f: &mut Findings) {
+    check_range(field, "health check threshold", count, 2, 10, f);
 }
 
 /// `success-codes`: "200", "200,201" or "200-299"; HTTP codes 200-499, gRPC 0-99.
-pub fn check_success_codes(field: &str, s: &str, grpc: bool) -> Option<Finding> {
+pub fn check_success_codes(field: &str, s: &str, grpc: bool, f: &mut Findings) {
     let (lo, hi, kind) = if grpc {
         (0, 99, "gRPC")
     } else {
@@ -412,18 +411,19 @@ pub fn check_success_codes(field: &str, s: &str, grpc: bool) -> Option<Finding> 
         Some((a, b)) => match (code(a), code(b)) {
             (Some(a), Some(b)) if a <= b => Some(vec![a, b]),
             (Some(a), Some(b)) => {
-                return Some(Finding::error(
+                f.error(
                     field,
                     format!("success code range '{s}' is reversed. {AWS_REJECTS}"),
                     format!("write the range low to high: '{b}-{a}'."),
-                ));
+                );
+                return;
             }
             _ => None,
         },
         None => s.split(',').map(code).collect(),
     };
     let Some(codes) = codes else {
-        return Some(Finding::error(
+        f.error(
             field,
             format!(
                 "success codes '{s}' are not one code, a comma list or a range (forms: \
@@ -434,20 +434,22 @@ pub fn check_success_codes(field: &str, s: &str, grpc: bool) -> Option<Finding> 
             } else {
                 "use e.g. '200' or '200-299'."
             },
-        ));
+        );
+        return;
     };
-    let bad = codes.iter().find(|c| !(lo..=hi).contains(*c))?;
-    Some(Finding::error(
-        field,
-        format!(
-            "success code {bad} is outside {lo}-{hi}, the range allowed for {kind} health checks. {AWS_REJECTS}"
-        ),
-        format!("use {kind} codes between {lo} and {hi}."),
-    ))
+    if let Some(bad) = codes.iter().find(|c| !(lo..=hi).contains(*c)) {
+        f.error(
+            field,
+            format!(
+                "success code {bad} is outside {lo}-{hi}, the range allowed for {kind} health checks. {AWS_REJECTS}"
+            ),
+            format!("use {kind} codes between {lo} and {hi}."),
+        );
+    }
 }
 
 /// `healthcheck-path`: absolute, at most 1024 characters, no whitespace.
-pub fn check_healthcheck_path(field: &str, path: &str) -> Option<Finding> {
+pub fn check_healthcheck_path(field: &str, path: &str, f: &mut Findings) {
     let what = if !path.starts_with('/') {
         "must start with '/'"
     } else if path.len() > 1024 {
@@ -455,38 +457,41 @@ pub fn check_healthcheck_path(field: &str, path: &str) -> Option<Finding> {
     } else if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
         "contains whitespace or control characters"
     } else {
-        return None;
+        return;
     };
-    Some(Finding::error(
+    f.error(
         field,
         format!("health check path '{path}' {what}. {AWS_REJECTS}"),
         "use an absolute path such as /healthz (gRPC: /package.service/method).",
-    ))
+    );
 }
 
 /// `healthcheck-port`: `traffic-port`, a port number, or a Service port name
 /// (buildTargetGroupHealthCheckPort: intstr.Parse, then a name is looked up
 /// in the Service's ports).
-pub fn check_healthcheck_port(field: &str, s: &str) -> Option<Finding> {
+pub fn check_healthcheck_port(field: &str, s: &str, f: &mut Findings) {
     if s == "traffic-port" {
-        return None;
+        return;
     }
     // strconv.Atoi succeeds: the number goes to AWS as it is.
     if let Ok(n) = s.parse::<i64>()
         && i32::try_from(n).is_ok()
     {
-        return (!(1..=65535).contains(&n)).then(|| {
-            Finding::error(
+        if !(1..=65535).contains(&n) {
+            f.error(
                 field,
                 format!("health check port {n} is outside 1-65535. {AWS_REJECTS}"),
                 "use traffic-port (the default), a number 1-65535, or the name of a port of \
                  the backend Service.",
-            )
-        });
+            );
+        }
+        return;
     }
     // A name no Service port can have: LookupServicePort fails.
-    let p = dns_label_problem(s)?;
-    Some(Finding::error(
+    let Some(p) = dns_label_problem(s) else {
+        return;
+    };
+    f.error(
         field,
         format!(
             "failed to resolve healthCheckPort: '{s}' is neither traffic-port, a port number, \
@@ -494,11 +499,11 @@ pub fn check_healthcheck_port(field: &str, s: &str) -> Option<Finding> {
         ),
         "use traffic-port (the default), a number 1-65535, or the name of a port of the \
          backend Service.",
-    ))
+    );
 }
 
 /// `load-balancer-name`: AWS's naming rules for load balancers.
-pub fn check_load_balancer_name(field: &str, s: &str) -> Option<Finding> {
+pub fn check_load_balancer_name(field: &str, s: &str, f: &mut Findings) {
     let what = if s.is_empty() {
         "the name is empty".to_string()
     } else if s.len() > 32 {
@@ -518,9 +523,9 @@ pub fn check_load_balancer_name(field: &str, s: &str) -> Option<Finding> {
             "'{s}' must not begin with \"internal-\" (AWS reserves it for internal load balancers' DNS names)"
         )
     } else {
-        return None;
+        return;
     };
-    Some(Finding::error(
+    f.error(
         field,
         format!(
             "{what}. The ALB cannot be created with this name, so the Ingress gets no load \
@@ -528,16 +533,16 @@ pub fn check_load_balancer_name(field: &str, s: &str) -> Option<Finding> {
         ),
         "use at most 32 letters, digits and hyphens, not starting or ending with '-' and not \
          starting with 'internal-'.",
-    ))
+    );
 }
 
 // ------------------------------------------------------------------ Ingress
 
 /// An Ingress rule host: a DNS-1123 subdomain, optionally `*.` + subdomain,
 /// never an IP. An empty host (match every host) is fine.
-pub fn check_host(field: &str, s: &str) -> Option<Finding> {
+pub fn check_host(field: &str, s: &str, f: &mut Findings) {
     if s.is_empty() {
-        return None;
+        return;
     }
     let (what, fix) = if s.parse::<IpAddr>().is_ok() {
         (
@@ -548,7 +553,7 @@ pub fn check_host(field: &str, s: &str) -> Option<Finding> {
         )
     } else if s.contains('*') {
         match s.strip_prefix("*.") {
-            Some(rest) if subdomain_problem(rest).is_none() => return None,
+            Some(rest) if subdomain_problem(rest).is_none() => return,
             _ => (
                 "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS \
                  subdomain, which must consist of lower case alphanumeric characters, '-' or \
@@ -567,13 +572,13 @@ pub fn check_host(field: &str, s: &str) -> Option<Finding> {
         };
         (problem, fix)
     } else {
-        return None;
+        return;
     };
-    Some(Finding::error(
+    f.error(
         field,
         format!("host '{s}' is invalid: {what}. {API_REJECTS}"),
         fix,
-    ))
+    );
 }
 
 fn subdomain_problem(s: &str) -> Option<String> {
@@ -588,35 +593,34 @@ fn subdomain_problem(s: &str) -> Option<String> {
 }
 
 /// An Ingress path with its `pathType`, under Kubernetes' and the controller's rules.
-pub fn check_path(field: &str, path: &str, path_type: &str) -> Vec<Finding> {
+pub fn check_path(field: &str, path: &str, path_type: &str, f: &mut Findings) {
     let err = |what: String, fix: &str| Finding::error(field, what, fix);
-    let mut out = Vec::new();
     let exact_or_prefix = match path_type {
         "Exact" | "Prefix" => true,
         "ImplementationSpecific" => false,
         _ => {
-            out.push(err(
+            f.push(err(
                 format!(
                     "pathType: Unsupported value: \"{path_type}\": supported values: \"Exact\", \
                      \"ImplementationSpecific\", \"Prefix\". {API_REJECTS}"
                 ),
                 "set pathType to Prefix (matches the path and everything below it) or Exact.",
             ));
-            return out;
+            return;
         }
     };
     if (exact_or_prefix || !path.is_empty()) && !path.starts_with('/') {
-        out.push(err(
+        f.push(err(
             format!("path '{path}' must be an absolute path. {API_REJECTS}"),
             "start the path with '/', e.g. '/' or '/api'.",
         ));
     }
     if !exact_or_prefix {
-        return out;
+        return;
     }
     for seq in ["//", "/./", "/../", "%2f", "%2F"] {
         if path.contains(seq) {
-            out.push(err(
+            f.push(err(
                 format!("path '{path}' must not contain '{seq}'. {API_REJECTS}"),
                 "write the path in normalised form, without empty, '.' or '..' segments or \
                  encoded slashes.",
@@ -625,7 +629,7 @@ pub fn check_path(field: &str, path: &str, path_type: &str) -> Vec<Finding> {
     }
     for suffix in ["/..", "/."] {
         if path.ends_with(suffix) {
-            out.push(err(
+            f.push(err(
                 format!("path '{path}' cannot end with '{suffix}'. {API_REJECTS}"),
                 "remove the trailing '.' or '..' segment.",
             ));
@@ -637,13 +641,12 @@ pub fn check_path(field: &str, path: &str, path_type: &str) -> Vec<Finding> {
         } else {
             "prefix"
         };
-        out.push(err(
+        f.push(err(
             format!("{kind} path shouldn't contain wildcards: {path}. {LBC_FAILS}"),
             "drop the wildcard: Prefix '/api' already matches /api and everything below it; \
              use pathType ImplementationSpecific for an ALB wildcard pattern such as '/api/*'.",
         ));
     }
-    out
 }
 
 // ------------------------------------------------------------------ Service
@@ -652,10 +655,10 @@ pub fn check_path(field: &str, path: &str, path_type: &str) -> Vec<Finding> {
 pub const DEFAULT_NODE_PORT_RANGE: (u16, u16) = crate::net::network::DEFAULT_NODE_PORTS;
 
 /// A Service `nodePort`; 0 means "let Kubernetes assign one".
-pub fn check_node_port(field: &str, port: i64, range: (u16, u16)) -> Option<Finding> {
+pub fn check_node_port(field: &str, port: i64, range: (u16, u16), f: &mut Findings) {
     let (lo, hi) = range;
-    (port != 0 && !(i64::from(lo)..=i64::from(hi)).contains(&port)).then(|| {
-        Finding::error(
+    if port != 0 && !(i64::from(lo)..=i64::from(hi)).contains(&port) {
+        f.error(
             field,
             format!(
                 "Invalid value: {port}: provided port is not in the valid range. The range of \
@@ -665,13 +668,13 @@ pub fn check_node_port(field: &str, port: i64, range: (u16, u16)) -> Option<Find
                 "pick a port in {lo}-{hi} (and open it from the ALB security group), or omit \
                  nodePort to let Kubernetes assign one."
             ),
-        )
-    })
+        );
+    }
 }
 
 /// IANA_SVC_NAME, as Kubernetes requires for named target and container
 /// ports. (A Service's own `ports[].name` is a DNS-1123 label, up to 63 characters.)
-pub fn check_port_name(field: &str, s: &str) -> Option<Finding> {
+pub fn check_port_name(field: &str, s: &str, f: &mut Findings) {
     let what = if s.is_empty() {
         "port name is empty"
     } else if s.len() > 15 {
@@ -688,9 +691,9 @@ pub fn check_port_name(field: &str, s: &str) -> Option<Finding> {
     } else if s.starts_with('-') || s.ends_with('-') {
         "must not begin or end with a hyphen"
     } else {
-        return None;
+        return;
     };
-    Some(Finding::error(
+    f.error(
         field,
         format!(
             "port name '{s}' is invalid: {what}. {API_REJECTS} A name that no container port \
@@ -698,38 +701,36 @@ pub fn check_port_name(field: &str, s: &str) -> Option<Finding> {
         ),
         "use up to 15 lower case letters, digits and single hyphens, with at least one \
          letter, e.g. 'http'.",
-    ))
+    );
 }
 
 /// With more than one port, every Service port needs a unique name.
 /// `field` is the ports list, e.g. `services[0].ports`.
-pub fn check_ports_named(field: &str, names: &[Option<&str>]) -> Vec<Finding> {
-    let mut out = Vec::new();
+pub fn check_ports_named(field: &str, names: &[Option<&str>], f: &mut Findings) {
     if names.len() < 2 {
-        return out;
+        return;
     }
     let mut seen = HashSet::new();
     for (i, name) in names.iter().enumerate() {
-        let f = format!("{field}[{i}].name");
+        let at = format!("{field}[{i}].name");
         match name.filter(|n| !n.is_empty()) {
-            None => out.push(Finding::error(
-                f,
+            None => f.error(
+                at,
                 format!(
                     "Required value: a Service with {} ports must name every port. \
                      {API_REJECTS}",
                     names.len()
                 ),
                 "give each port a name such as 'http' or 'https'.",
-            )),
-            Some(n) if !seen.insert(n) => out.push(Finding::error(
-                f,
+            ),
+            Some(n) if !seen.insert(n) => f.error(
+                at,
                 format!("Duplicate value: \"{n}\": port names must be unique. {API_REJECTS}"),
                 "give each port a different name.",
-            )),
+            ),
             Some(_) => {}
         }
     }
-    out
 }
 
 /// A `targetPort` (or container port reference): a number or an IANA_SVC_NAME.
@@ -739,15 +740,15 @@ pub enum PortRef<'a> {
     Name(&'a str),
 }
 
-pub fn check_target_port(field: &str, port: PortRef<'_>) -> Option<Finding> {
+pub fn check_target_port(field: &str, port: PortRef<'_>, f: &mut Findings) {
     match port {
-        PortRef::Number(n) if (1..=65535).contains(&n) => None,
-        PortRef::Number(n) => Some(Finding::error(
+        PortRef::Number(n) if (1..=65535).contains(&n) => {}
+        PortRef::Number(n) => f.error(
             field,
             format!("Invalid value: {n}: must be between 1 and 65535, inclusive. {API_REJECTS}"),
             "use the container port the application listens on, e.g. 8080.",
-        )),
-        PortRef::Name(name) => check_port_name(field, name),
+        ),
+        PortRef::Name(name) => check_port_name(field, name, f),
     }
 }
 
@@ -824,9 +825,11 @@ pub fn escape_stringmap(s: &str) -> String {
 }
 
 /// A `k=v,k2=v2` annotation (tags, target-node-labels, attributes).
-pub fn check_stringmap(field: &str, key: &str, s: &str) -> Option<Finding> {
-    let bad = parse_stringmap(s).err()?;
-    Some(Finding::error(
+pub fn check_stringmap(field: &str, key: &str, s: &str, f: &mut Findings) {
+    let Err(bad) = parse_stringmap(s) else {
+        return;
+    };
+    f.error(
         field,
         format!(
             "failed to parse stringMap annotation, {key}: {s} ('{bad}' is not key=value). \
@@ -834,48 +837,44 @@ pub fn check_stringmap(field: &str, key: &str, s: &str) -> Option<Finding> {
         ),
         "write comma-separated key=value pairs, e.g. 'env=prod,team=web' (a comma inside a \
          value is written '\\,').",
-    ))
+    );
 }
 
 /// `inbound-cidrs`: each item a strictly masked CIDR (0.0.0.0/0 allowed).
 /// Host bits are only a warning: the controller passes the CIDR through and
 /// EC2 stores the rule masked (issue 14: such input is valid).
-pub fn check_inbound_cidrs(field: &str, cidrs: &[&str]) -> Vec<Finding> {
-    cidrs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| {
-            let at = format!("{field}[{i}]");
-            let c = c.trim();
-            if let Ok(n) = c.parse::<ipnet::IpNet>()
-                && n != n.trunc()
-            {
-                return Some(Finding::warning(
-                    &at,
-                    format!(
-                        "inbound CIDR {c} has host bits set: EC2 stores the rule as {}, so it \
-                         allows that whole range, not only {}.",
-                        n.trunc(),
-                        n.addr()
-                    ),
-                    format!(
-                        "write {} (or {}/{} for one address).",
-                        n.trunc(),
-                        n.addr(),
-                        n.max_prefix_len()
-                    ),
-                ));
-            }
-            cidr::parse_cidr_allow_any(&at, c).err()
-        })
-        .collect()
+pub fn check_inbound_cidrs(field: &str, cidrs: &[&str], f: &mut Findings) {
+    for (i, c) in cidrs.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        let c = c.trim();
+        if let Ok(n) = c.parse::<ipnet::IpNet>()
+            && n != n.trunc()
+        {
+            f.warning(
+                &at,
+                format!(
+                    "inbound CIDR {c} has host bits set: EC2 stores the rule as {}, so it \
+                     allows that whole range, not only {}.",
+                    n.trunc(),
+                    n.addr()
+                ),
+                format!(
+                    "write {} (or {}/{} for one address).",
+                    n.trunc(),
+                    n.addr(),
+                    n.max_prefix_len()
+                ),
+            );
+        } else if let Err(x) = cidr::parse_cidr_allow_any(&at, c) {
+            f.push(x);
+        }
+    }
 }
 
 /// Explicit `subnets`: at least two (one per AZ), each an ID or a Name tag.
-pub fn check_subnets(field: &str, entries: &[&str]) -> Vec<Finding> {
-    let mut out = Vec::new();
+pub fn check_subnets(field: &str, entries: &[&str], f: &mut Findings) {
     if entries.len() < 2 {
-        out.push(Finding::error(
+        f.error(
             field,
             format!(
                 "subnets count less than minimal required count: {} < 2. An ALB needs subnets \
@@ -887,19 +886,16 @@ pub fn check_subnets(field: &str, entries: &[&str]) -> Vec<Finding> {
              kubernetes.io/role/internal-elb=1 (internal), or, when no subnet has that tag \
              (v3.5.0's SubnetDiscoveryByReachability, on by default), those whose route table \
              has (internet-facing) or lacks (internal) a route to an internet gateway.",
-        ));
+        );
     }
     // v3.5.0 resolves a subnet Name tag per Availability Zone, so one name
     // listed once per AZ is valid.
-    out.extend(check_id_or_name_list(
-        field, entries, "subnet-", "subnet", 256, true,
-    ));
-    out
+    check_id_or_name_list(field, entries, "subnet-", "subnet", 256, true, f);
 }
 
 /// `security-groups`: each an ID or a group name.
-pub fn check_security_groups(field: &str, entries: &[&str]) -> Vec<Finding> {
-    check_id_or_name_list(field, entries, "sg-", "security group", 255, false)
+pub fn check_security_groups(field: &str, entries: &[&str], f: &mut Findings) {
+    check_id_or_name_list(field, entries, "sg-", "security group", 255, false, f);
 }
 
 /// The controller reads anything starting with `prefix` as an ID and the
@@ -911,11 +907,11 @@ fn check_id_or_name_list(
     what: &str,
     max_name: usize,
     names_may_repeat: bool,
-) -> Vec<Finding> {
-    let mut out = Vec::new();
+    f: &mut Findings,
+) {
     let mut seen = HashSet::new();
     for (i, raw) in entries.iter().enumerate() {
-        let f = format!("{field}[{i}]");
+        let at = format!("{field}[{i}]");
         let entry = raw.trim();
         let problem = if entry.is_empty() {
             Some(format!("the {what} entry is empty"))
@@ -936,28 +932,34 @@ fn check_id_or_name_list(
             None
         };
         if let Some(p) = problem {
-            out.push(Finding::error(
-                f,
+            f.error(
+                at,
                 format!("{p}. The lookup fails, so the ALB is not created. {LBC_FAILS}"),
                 format!(
                     "use the {what} ID ({prefix}0123456789abcdef0) or its Name tag, without a \
                      '{prefix}' prefix."
                 ),
-            ));
+            );
         } else if !seen.insert(entry) && (!names_may_repeat || entry.starts_with(prefix)) {
-            out.push(Finding::error(
-                f,
+            f.error(
+                at,
                 format!("{what} '{entry}' is listed twice. {LBC_FAILS}"),
                 format!("list each {what} once."),
-            ));
+            );
         }
     }
-    out
 }
 
-fn check_enum(field: &str, value: &str, allowed: &[&str], upstream: &str) -> Option<Finding> {
+/// True when `value` is one of `allowed`.
+fn check_enum(
+    field: &str,
+    value: &str,
+    allowed: &[&str],
+    upstream: &str,
+    f: &mut Findings,
+) -> bool {
     if allowed.contains(&value) {
-        return None;
+        return true;
     }
     let fix = match allowed
         .iter()
@@ -966,78 +968,82 @@ fn check_enum(field: &str, value: &str, allowed: &[&str], upstream: &str) -> Opt
         Some(a) => format!("write '{a}' (values are case-sensitive)."),
         None => format!("use one of: {}.", allowed.join(", ")),
     };
-    Some(Finding::error(
-        field,
-        format!("{upstream}. {LBC_FAILS}"),
-        fix,
-    ))
+    f.error(field, format!("{upstream}. {LBC_FAILS}"), fix);
+    false
 }
 
 /// `scheme`: internal (default) or internet-facing.
-pub fn check_scheme(field: &str, s: &str) -> Option<Finding> {
+pub fn check_scheme(field: &str, s: &str, f: &mut Findings) {
     check_enum(
         field,
         s,
         &["internal", "internet-facing"],
         &format!("unknown scheme: {s}"),
-    )
+        f,
+    );
 }
 
-/// `target-type`: instance (default) or ip.
-pub fn check_target_type(field: &str, s: &str) -> Option<Finding> {
+/// `target-type`: instance (default) or ip. True when it is one, so the
+/// network can be judged for it.
+pub fn check_target_type(field: &str, s: &str, f: &mut Findings) -> bool {
     check_enum(
         field,
         s,
         &["instance", "ip"],
         &format!("unknown targetType: {s}"),
+        f,
     )
 }
 
 /// `ip-address-type`.
-pub fn check_ip_address_type(field: &str, s: &str) -> Option<Finding> {
+pub fn check_ip_address_type(field: &str, s: &str, f: &mut Findings) {
     check_enum(
         field,
         s,
         &["ipv4", "dualstack", "dualstack-without-public-ipv4"],
         &format!("unknown IPAddressType: {s}"),
-    )
+        f,
+    );
 }
 
 /// `backend-protocol`.
-pub fn check_backend_protocol(field: &str, s: &str) -> Option<Finding> {
+pub fn check_backend_protocol(field: &str, s: &str, f: &mut Findings) {
     check_enum(
         field,
         s,
         &["HTTP", "HTTPS"],
         &format!("backend protocol must be within [HTTP, HTTPS]: {s}"),
-    )
+        f,
+    );
 }
 
 /// `backend-protocol-version`.
-pub fn check_backend_protocol_version(field: &str, s: &str) -> Option<Finding> {
+pub fn check_backend_protocol_version(field: &str, s: &str, f: &mut Findings) {
     check_enum(
         field,
         s,
         &["HTTP1", "HTTP2", "GRPC"],
         &format!("backend protocol version must be within [HTTP1, HTTP2, GRPC]: {s}"),
-    )
+        f,
+    );
 }
 
 /// `healthcheck-protocol`.
-pub fn check_healthcheck_protocol(field: &str, s: &str) -> Option<Finding> {
+pub fn check_healthcheck_protocol(field: &str, s: &str, f: &mut Findings) {
     check_enum(
         field,
         s,
         &["HTTP", "HTTPS"],
         &format!("healthCheckProtocol must be within [HTTP, HTTPS] (got '{s}')"),
-    )
+        f,
+    );
 }
 
 #[cfg(test)]
 mod tests {
     use super::Protocol::{Http, Https};
     use super::*;
-    use crate::validate::Severity;
+    use crate::validate::{Severity, finding};
 
     const F: &str = "ingresses[0].annotations.x";
 
@@ -1141,13 +1147,13 @@ mod tests {
     #[test]
     fn ssl_redirect() {
         let l = [(Http, 80), (Https, 443)];
-        assert!(check_ssl_redirect(F, 443, &l).is_none());
+        assert!(finding(|f| check_ssl_redirect(F, 443, &l, f)).is_none());
         err(
-            check_ssl_redirect(F, 8443, &l),
+            finding(|f| check_ssl_redirect(F, 8443, &l, f)),
             "listener does not exist for SSLRedirect port: 8443",
         );
         err(
-            check_ssl_redirect(F, 80, &l),
+            finding(|f| check_ssl_redirect(F, 80, &l, f)),
             "listener protocol non-SSL for SSLRedirect port: 80",
         );
     }
@@ -1158,26 +1164,35 @@ mod tests {
     #[test]
     fn https_certificate_present() {
         let l = [(Http, 80), (Https, 443)];
-        assert!(check_https_certificate(F, &l, &[ARN], false).is_empty());
-        assert!(check_https_certificate(F, &[(Http, 80)], &[], false).is_empty());
+        assert!(Findings::of(|f| check_https_certificate(F, &l, &[ARN], false, f)).is_empty());
+        assert!(
+            Findings::of(|f| check_https_certificate(F, &[(Http, 80)], &[], false, f)).is_empty()
+        );
     }
 
     #[test]
     fn https_certificate_missing() {
         let l = [(Http, 80), (Https, 443)];
-        let w = check_https_certificate(F, &l, &[], true);
+        let w = Findings::of(|f| check_https_certificate(F, &l, &[], true, f));
         assert_eq!(w.len(), 1);
         assert_eq!(w[0].field, F);
         assert_eq!(w[0].severity, Severity::Warning);
         assert!(w[0].problem.contains("no certificate found for host"));
-        let e = check_https_certificate(F, &l, &[], false);
+        let e = Findings::of(|f| check_https_certificate(F, &l, &[], false, f));
         assert_eq!(e[0].severity, Severity::Error);
         assert!(e[0].problem.contains("port 443 has no certificate-arn"));
-        let unused = check_https_certificate(F, &[(Http, 80)], &[ARN], true);
+        let unused = Findings::of(|f| check_https_certificate(F, &[(Http, 80)], &[ARN], true, f));
         assert_eq!(unused[0].severity, Severity::Warning);
         assert!(unused[0].problem.contains("no listener is HTTPS"));
-        let bad =
-            check_https_certificate(F, &l, &[ARN, "arn:aws:acm:us-east-1:1:certificate/x"], true);
+        let bad = Findings::of(|f| {
+            check_https_certificate(
+                F,
+                &l,
+                &[ARN, "arn:aws:acm:us-east-1:1:certificate/x"],
+                true,
+                f,
+            )
+        });
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].field, format!("{F}[1]"));
         assert!(bad[0].problem.contains("not 12 digits"));
@@ -1192,7 +1207,10 @@ mod tests {
             "arn:aws-cn:acm:cn-north-1:123456789012:certificate/abc",
             "arn:aws:iam::123456789012:server-certificate/prod/web",
         ] {
-            assert!(check_certificate_arn(F, ok).is_none(), "{ok}");
+            assert!(
+                finding(|f| check_certificate_arn(F, ok, f)).is_none(),
+                "{ok}"
+            );
         }
         for (bad, needle) in [
             ("", "6 ':'-separated parts"),
@@ -1231,82 +1249,100 @@ mod tests {
                 "neither acm nor iam",
             ),
         ] {
-            err(check_certificate_arn(F, bad), needle);
+            err(finding(|f| check_certificate_arn(F, bad, f)), needle);
         }
     }
 
     #[test]
     fn group_name() {
         for ok in ["web", "a", "web-1.prod", "0"] {
-            assert!(check_group_name(F, ok).is_none(), "{ok}");
+            assert!(finding(|f| check_group_name(F, ok, f)).is_none(), "{ok}");
         }
-        assert!(check_group_name(F, &"a".repeat(63)).is_none());
-        err(check_group_name(F, ""), "empty");
+        assert!(finding(|f| check_group_name(F, &"a".repeat(63), f)).is_none());
+        err(finding(|f| check_group_name(F, "", f)), "empty");
         err(
-            check_group_name(F, &"a".repeat(64)),
+            finding(|f| check_group_name(F, &"a".repeat(64), f)),
             "groupName must be no more than 63 characters",
         );
-        let f = err(check_group_name(F, "Web_App"), "contains 'W'");
+        let f = err(
+            finding(|f| check_group_name(F, "Web_App", f)),
+            "contains 'W'",
+        );
         assert!(
             f.problem
                 .contains("must consist of lower case alphanumeric")
         );
         assert!(f.fix.contains("'web-app'"), "{}", f.fix);
-        err(check_group_name(F, "-web"), "starts with '-'");
-        err(check_group_name(F, ".web"), "starts with '.'");
-        err(check_group_name(F, "web."), "ends with '.'");
-        err(check_group_name(F, "web-"), "ends with '-'");
+        err(
+            finding(|f| check_group_name(F, "-web", f)),
+            "starts with '-'",
+        );
+        err(
+            finding(|f| check_group_name(F, ".web", f)),
+            "starts with '.'",
+        );
+        err(finding(|f| check_group_name(F, "web.", f)), "ends with '.'");
+        err(finding(|f| check_group_name(F, "web-", f)), "ends with '-'");
     }
 
     #[test]
     fn group_order() {
         for ok in [-1000, 0, 10, 1000] {
-            assert!(check_group_order(F, ok).is_none());
+            assert!(finding(|f| check_group_order(F, ok, f)).is_none());
         }
         err(
-            check_group_order(F, 1001),
+            finding(|f| check_group_order(F, 1001, f)),
             "explicit Ingress group order must be within [-1000:1000]",
         );
-        err(check_group_order(F, -1001), "order: -1001");
+        err(finding(|f| check_group_order(F, -1001, f)), "order: -1001");
     }
 
     #[test]
     fn healthcheck_interval_and_thresholds() {
-        assert!(check_healthcheck_interval(F, 5).is_none());
-        assert!(check_healthcheck_interval(F, 300).is_none());
+        // Passed or not: the timeout is compared only with a valid interval.
+        assert!(check_healthcheck_interval(F, 5, &mut Findings::new()));
+        assert!(!check_healthcheck_interval(F, 4, &mut Findings::new()));
+        assert!(finding(|f| check_healthcheck_interval(F, 5, f)).is_none());
+        assert!(finding(|f| check_healthcheck_interval(F, 300, f)).is_none());
         err(
-            check_healthcheck_interval(F, 4),
+            finding(|f| check_healthcheck_interval(F, 4, f)),
             "outside the AWS limit 5-300",
         );
-        err(check_healthcheck_interval(F, 301), "interval 301");
-        assert!(check_healthcheck_threshold(F, 2).is_none());
-        assert!(check_healthcheck_threshold(F, 10).is_none());
         err(
-            check_healthcheck_threshold(F, 1),
+            finding(|f| check_healthcheck_interval(F, 301, f)),
+            "interval 301",
+        );
+        assert!(finding(|f| check_healthcheck_threshold(F, 2, f)).is_none());
+        assert!(finding(|f| check_healthcheck_threshold(F, 10, f)).is_none());
+        err(
+            finding(|f| check_healthcheck_threshold(F, 1, f)),
             "outside the AWS limit 2-10",
         );
-        err(check_healthcheck_threshold(F, 11), "threshold 11");
+        err(
+            finding(|f| check_healthcheck_threshold(F, 11, f)),
+            "threshold 11",
+        );
     }
 
     #[test]
     fn healthcheck_timeout() {
-        assert!(check_healthcheck_timeout(F, 5, 15).is_none());
-        assert!(check_healthcheck_timeout(F, 120, 300).is_none());
+        assert!(finding(|f| check_healthcheck_timeout(F, 5, 15, f)).is_none());
+        assert!(finding(|f| check_healthcheck_timeout(F, 120, 300, f)).is_none());
         err(
-            check_healthcheck_timeout(F, 1, 15),
+            finding(|f| check_healthcheck_timeout(F, 1, 15, f)),
             "outside the AWS limit 2-120",
         );
         err(
-            check_healthcheck_timeout(F, 121, 300),
+            finding(|f| check_healthcheck_timeout(F, 121, 300, f)),
             "outside the AWS limit 2-120",
         );
         let f = err(
-            check_healthcheck_timeout(F, 15, 15),
+            finding(|f| check_healthcheck_timeout(F, 15, 15, f)),
             "not smaller than the interval 15",
         );
         assert!(f.fix.contains("timeout 14"));
         err(
-            check_healthcheck_timeout(F, 20, 10),
+            finding(|f| check_healthcheck_timeout(F, 20, 10, f)),
             "not smaller than the interval",
         );
     }
@@ -1314,21 +1350,33 @@ mod tests {
     #[test]
     fn success_codes() {
         for ok in ["200", "200,201", "200-299", "499", "200-499"] {
-            assert!(check_success_codes(F, ok, false).is_none(), "{ok}");
+            assert!(
+                finding(|f| check_success_codes(F, ok, false, f)).is_none(),
+                "{ok}"
+            );
         }
         for ok in ["0", "12", "0-99", "0,12"] {
-            assert!(check_success_codes(F, ok, true).is_none(), "{ok}");
+            assert!(
+                finding(|f| check_success_codes(F, ok, true, f)).is_none(),
+                "{ok}"
+            );
         }
         err(
-            check_success_codes(F, "500", false),
+            finding(|f| check_success_codes(F, "500", false, f)),
             "success code 500 is outside 200-499",
         );
-        err(check_success_codes(F, "199-299", false), "success code 199");
         err(
-            check_success_codes(F, "200", true),
+            finding(|f| check_success_codes(F, "199-299", false, f)),
+            "success code 199",
+        );
+        err(
+            finding(|f| check_success_codes(F, "200", true, f)),
             "outside 0-99, the range allowed for gRPC",
         );
-        err(check_success_codes(F, "299-200", false), "reversed");
+        err(
+            finding(|f| check_success_codes(F, "299-200", false, f)),
+            "reversed",
+        );
         for bad in [
             "",
             "200, 201",
@@ -1338,18 +1386,27 @@ mod tests {
             "200,,201",
             "1000",
         ] {
-            err(check_success_codes(F, bad, false), "are not one code");
+            err(
+                finding(|f| check_success_codes(F, bad, false, f)),
+                "are not one code",
+            );
         }
     }
 
     #[test]
     fn healthcheck_path() {
-        assert!(check_healthcheck_path(F, "/").is_none());
-        assert!(check_healthcheck_path(F, "/AWS.ALB/healthcheck").is_none());
-        err(check_healthcheck_path(F, "healthz"), "must start with '/'");
-        err(check_healthcheck_path(F, "/a b"), "whitespace");
+        assert!(finding(|f| check_healthcheck_path(F, "/", f)).is_none());
+        assert!(finding(|f| check_healthcheck_path(F, "/AWS.ALB/healthcheck", f)).is_none());
         err(
-            check_healthcheck_path(F, &format!("/{}", "a".repeat(1024))),
+            finding(|f| check_healthcheck_path(F, "healthz", f)),
+            "must start with '/'",
+        );
+        err(
+            finding(|f| check_healthcheck_path(F, "/a b", f)),
+            "whitespace",
+        );
+        err(
+            finding(|f| check_healthcheck_path(F, &format!("/{}", "a".repeat(1024)), f)),
             "longer than 1024",
         );
     }
@@ -1357,33 +1414,54 @@ mod tests {
     #[test]
     fn healthcheck_port() {
         for ok in ["traffic-port", "8080", "1", "65535", "http", "metrics-port"] {
-            assert!(check_healthcheck_port(F, ok).is_none(), "{ok}");
+            assert!(
+                finding(|f| check_healthcheck_port(F, ok, f)).is_none(),
+                "{ok}"
+            );
         }
-        err(check_healthcheck_port(F, "0"), "port 0 is outside 1-65535");
-        err(check_healthcheck_port(F, "65536"), "outside 1-65535");
         err(
-            check_healthcheck_port(F, "Traffic-Port"),
+            finding(|f| check_healthcheck_port(F, "0", f)),
+            "port 0 is outside 1-65535",
+        );
+        err(
+            finding(|f| check_healthcheck_port(F, "65536", f)),
+            "outside 1-65535",
+        );
+        err(
+            finding(|f| check_healthcheck_port(F, "Traffic-Port", f)),
             "neither traffic-port",
         );
-        err(check_healthcheck_port(F, ""), "neither traffic-port");
+        err(
+            finding(|f| check_healthcheck_port(F, "", f)),
+            "neither traffic-port",
+        );
     }
 
     #[test]
     fn load_balancer_name() {
-        assert!(check_load_balancer_name(F, "web-prod-1").is_none());
-        assert!(check_load_balancer_name(F, &"a".repeat(32)).is_none());
+        assert!(finding(|f| check_load_balancer_name(F, "web-prod-1", f)).is_none());
+        assert!(finding(|f| check_load_balancer_name(F, &"a".repeat(32), f)).is_none());
         err(
-            check_load_balancer_name(F, &"a".repeat(33)),
+            finding(|f| check_load_balancer_name(F, &"a".repeat(33), f)),
             "load balancer name cannot be longer than 32 characters",
         );
-        err(check_load_balancer_name(F, "web_prod"), "contains '_'");
-        err(check_load_balancer_name(F, "-web"), "hyphen");
-        err(check_load_balancer_name(F, "web-"), "hyphen");
         err(
-            check_load_balancer_name(F, "internal-web"),
+            finding(|f| check_load_balancer_name(F, "web_prod", f)),
+            "contains '_'",
+        );
+        err(
+            finding(|f| check_load_balancer_name(F, "-web", f)),
+            "hyphen",
+        );
+        err(
+            finding(|f| check_load_balancer_name(F, "web-", f)),
+            "hyphen",
+        );
+        err(
+            finding(|f| check_load_balancer_name(F, "internal-web", f)),
             "must not begin with \"internal-\"",
         );
-        err(check_load_balancer_name(F, ""), "empty");
+        err(finding(|f| check_load_balancer_name(F, "", f)), "empty");
     }
 
     #[test]
@@ -1396,14 +1474,14 @@ mod tests {
             "localhost",
             "x1",
         ] {
-            assert!(check_host(F, ok).is_none(), "{ok}");
+            assert!(finding(|f| check_host(F, ok, f)).is_none(), "{ok}");
         }
         err(
-            check_host(F, "10.0.0.1"),
+            finding(|f| check_host(F, "10.0.0.1", f)),
             "must be a DNS name, not an IP address",
         );
         err(
-            check_host(F, "::1"),
+            finding(|f| check_host(F, "::1", f)),
             "must be a DNS name, not an IP address",
         );
         for bad in [
@@ -1415,22 +1493,28 @@ mod tests {
             "*.Example.com",
         ] {
             err(
-                check_host(F, bad),
+                finding(|f| check_host(F, bad, f)),
                 "a wildcard DNS-1123 subdomain must start with '*.'",
             );
         }
-        let f = err(check_host(F, "Example.com"), "lowercase RFC 1123 subdomain");
+        let f = err(
+            finding(|f| check_host(F, "Example.com", f)),
+            "lowercase RFC 1123 subdomain",
+        );
         assert!(f.fix.contains("'example.com'"));
         let f = err(
-            check_host(F, "example.com:8080"),
+            finding(|f| check_host(F, "example.com:8080", f)),
             "lowercase RFC 1123 subdomain",
         );
         assert!(f.fix.contains("drop the port"));
         for bad in ["-a.com", "a-.com", "a..com", ".a.com", "a.com.", "a_b.com"] {
-            err(check_host(F, bad), "lowercase RFC 1123 subdomain");
+            err(
+                finding(|f| check_host(F, bad, f)),
+                "lowercase RFC 1123 subdomain",
+            );
         }
         err(
-            check_host(F, &format!("{}.com", "a.".repeat(126))),
+            finding(|f| check_host(F, &format!("{}.com", "a.".repeat(126)), f)),
             "no more than 253",
         );
     }
@@ -1445,14 +1529,17 @@ mod tests {
             ("/*", "ImplementationSpecific"),
             ("", "ImplementationSpecific"),
         ] {
-            assert!(check_path(F, p, t).is_empty(), "{p} {t}");
+            assert!(
+                Findings::of(|f| check_path(F, p, t, f)).is_empty(),
+                "{p} {t}"
+            );
         }
     }
 
     #[test]
     fn path_invalid() {
         let one = |p: &str, t: &str, needle: &str| {
-            let v = check_path(F, p, t);
+            let v = Findings::of(|f| check_path(F, p, t, f));
             assert!(!v.is_empty(), "{p} {t}");
             err(v.into_iter().find(|f| f.problem.contains(needle)), needle);
         };
@@ -1477,21 +1564,30 @@ mod tests {
             "Exact",
             "exact path shouldn't contain wildcards: /a?",
         );
-        assert_eq!(check_path(F, "/a/..", "Prefix").len(), 1);
+        assert_eq!(
+            Findings::of(|f| check_path(F, "/a/..", "Prefix", f)).len(),
+            1
+        );
     }
 
     #[test]
     fn node_port() {
         let r = DEFAULT_NODE_PORT_RANGE;
         for ok in [0, 30000, 30080, 32767] {
-            assert!(check_node_port(F, ok, r).is_none(), "{ok}");
+            assert!(finding(|f| check_node_port(F, ok, r, f)).is_none(), "{ok}");
         }
         err(
-            check_node_port(F, 80, r),
+            finding(|f| check_node_port(F, 80, r, f)),
             "provided port is not in the valid range. The range of valid ports is 30000-32767",
         );
-        err(check_node_port(F, 32768, r), "Invalid value: 32768");
-        err(check_node_port(F, 30000, (31000, 31999)), "31000-31999");
+        err(
+            finding(|f| check_node_port(F, 32768, r, f)),
+            "Invalid value: 32768",
+        );
+        err(
+            finding(|f| check_node_port(F, 30000, (31000, 31999), f)),
+            "31000-31999",
+        );
     }
 
     #[test]
@@ -1504,7 +1600,7 @@ mod tests {
             "a",
             "abcdefghijklmno",
         ] {
-            assert!(check_port_name(F, ok).is_none(), "{ok}");
+            assert!(finding(|f| check_port_name(F, ok, f)).is_none(), "{ok}");
         }
         for (bad, needle) in [
             ("", "empty"),
@@ -1516,15 +1612,24 @@ mod tests {
             ("-http", "begin or end with a hyphen"),
             ("http-", "begin or end with a hyphen"),
         ] {
-            err(check_port_name(F, bad), needle);
+            err(finding(|f| check_port_name(F, bad, f)), needle);
         }
     }
 
     #[test]
     fn ports_named() {
-        assert!(check_ports_named("svc.ports", &[None]).is_empty());
-        assert!(check_ports_named("svc.ports", &[Some("http"), Some("https")]).is_empty());
-        let v = check_ports_named("svc.ports", &[Some("http"), None, Some("http"), Some("")]);
+        assert!(Findings::of(|f| check_ports_named("svc.ports", &[None], f)).is_empty());
+        assert!(
+            Findings::of(|f| check_ports_named("svc.ports", &[Some("http"), Some("https")], f))
+                .is_empty()
+        );
+        let v = Findings::of(|f| {
+            check_ports_named(
+                "svc.ports",
+                &[Some("http"), None, Some("http"), Some("")],
+                f,
+            )
+        });
         assert_eq!(v.len(), 3);
         assert_eq!(v[0].field, "svc.ports[1].name");
         assert!(v[0].problem.contains("Required value"));
@@ -1535,18 +1640,18 @@ mod tests {
 
     #[test]
     fn target_port() {
-        assert!(check_target_port(F, PortRef::Number(8080)).is_none());
-        assert!(check_target_port(F, PortRef::Name("http")).is_none());
+        assert!(finding(|f| check_target_port(F, PortRef::Number(8080), f)).is_none());
+        assert!(finding(|f| check_target_port(F, PortRef::Name("http"), f)).is_none());
         err(
-            check_target_port(F, PortRef::Number(0)),
+            finding(|f| check_target_port(F, PortRef::Number(0), f)),
             "must be between 1 and 65535, inclusive",
         );
         err(
-            check_target_port(F, PortRef::Number(65536)),
+            finding(|f| check_target_port(F, PortRef::Number(65536), f)),
             "Invalid value: 65536",
         );
         err(
-            check_target_port(F, PortRef::Name("8080")),
+            finding(|f| check_target_port(F, PortRef::Name("8080"), f)),
             "at least one letter",
         );
     }
@@ -1564,15 +1669,27 @@ mod tests {
             "a=b,",
             "a=x\\,y,b=c",
         ] {
-            assert!(check_stringmap(F, K, ok).is_none(), "{ok:?}");
+            assert!(
+                finding(|f| check_stringmap(F, K, ok, f)).is_none(),
+                "{ok:?}"
+            );
         }
         err(
-            check_stringmap(F, K, "key1=value1, invalid"),
+            finding(|f| check_stringmap(F, K, "key1=value1, invalid", f)),
             "failed to parse stringMap annotation, alb.ingress.kubernetes.io/tags: key1=value1, invalid",
         );
-        err(check_stringmap(F, K, "=v"), "'=v' is not key=value");
-        err(check_stringmap(F, K, "a=b;c=d,e"), "'e' is not key=value");
-        err(check_stringmap(F, K, "a=x,y"), "'y' is not key=value");
+        err(
+            finding(|f| check_stringmap(F, K, "=v", f)),
+            "'=v' is not key=value",
+        );
+        err(
+            finding(|f| check_stringmap(F, K, "a=b;c=d,e", f)),
+            "'e' is not key=value",
+        );
+        err(
+            finding(|f| check_stringmap(F, K, "a=x,y", f)),
+            "'y' is not key=value",
+        );
         // v3.5.0's splitKeyValuePairs: an escaped comma stays in the value.
         assert_eq!(
             parse_stringmap("a=x\\,y, b = c").unwrap(),
@@ -1586,8 +1703,11 @@ mod tests {
 
     #[test]
     fn inbound_cidrs() {
-        assert!(check_inbound_cidrs(F, &["0.0.0.0/0", " 10.0.0.0/8", "::/0"]).is_empty());
-        let v = check_inbound_cidrs(F, &["10.0.0.0/8", "10.0.0.1/24", "nope"]);
+        assert!(
+            Findings::of(|f| check_inbound_cidrs(F, &["0.0.0.0/0", " 10.0.0.0/8", "::/0"], f))
+                .is_empty()
+        );
+        let v = Findings::of(|f| check_inbound_cidrs(F, &["10.0.0.0/8", "10.0.0.1/24", "nope"], f));
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].field, format!("{F}[1]"));
         assert!(!v[0].is_error());
@@ -1598,36 +1718,49 @@ mod tests {
 
     #[test]
     fn subnets() {
-        assert!(check_subnets(F, &["subnet-0123abcd", "subnet-0123456789abcdef0"]).is_empty());
-        assert!(check_subnets(F, &["public-a", " public-b "]).is_empty());
-        let one = check_subnets(F, &["subnet-0123abcd"]).into_iter().next();
+        assert!(
+            Findings::of(|f| check_subnets(F, &["subnet-0123abcd", "subnet-0123456789abcdef0"], f))
+                .is_empty()
+        );
+        assert!(Findings::of(|f| check_subnets(F, &["public-a", " public-b "], f)).is_empty());
+        let one = Findings::of(|f| check_subnets(F, &["subnet-0123abcd"], f))
+            .into_iter()
+            .next();
         // Both ways the controller discovers subnets when none are given.
         let fix = one.as_ref().map(|f| f.fix.clone()).unwrap_or_default();
         assert!(fix.contains("kubernetes.io/role/elb=1"), "{fix}");
         assert!(fix.contains("route to an internet gateway"), "{fix}");
         err(one, "subnets count less than minimal required count: 1 < 2");
         // A repeated Name tag is one subnet per AZ (v3.5.0), not a duplicate.
-        let v = check_subnets(F, &["subnet-xyz", "public-a", "public-a", ""]);
+        let v = Findings::of(|f| check_subnets(F, &["subnet-xyz", "public-a", "public-a", ""], f));
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].field, format!("{F}[0]"));
         assert!(v[0].problem.contains("looks it up as a subnet ID"));
         assert!(v[1].problem.contains("empty"));
-        let v = check_subnets(F, &["a", &"n".repeat(257)]);
+        let v = Findings::of(|f| check_subnets(F, &["a", &"n".repeat(257)], f));
         assert!(v[0].problem.contains("longer than 256"));
     }
 
     #[test]
     fn a_subnet_name_may_be_listed_once_per_az() {
-        assert!(check_subnets(F, &["web", "web"]).is_empty());
-        let v = check_subnets(F, &["subnet-0123abcd", "subnet-0123abcd"]);
+        assert!(Findings::of(|f| check_subnets(F, &["web", "web"], f)).is_empty());
+        let v = Findings::of(|f| check_subnets(F, &["subnet-0123abcd", "subnet-0123abcd"], f));
         assert_eq!(v.len(), 1, "{v:?}");
         assert!(v[0].problem.contains("listed twice"));
     }
 
     #[test]
     fn security_groups() {
-        assert!(check_security_groups(F, &["sg-0123abcd", "web-alb"]).is_empty());
-        let v = check_security_groups(F, &["sg-12", "sg-0123ABCD", "sg-0123abcd", "sg-0123abcd"]);
+        assert!(
+            Findings::of(|f| check_security_groups(F, &["sg-0123abcd", "web-alb"], f)).is_empty()
+        );
+        let v = Findings::of(|f| {
+            check_security_groups(
+                F,
+                &["sg-12", "sg-0123ABCD", "sg-0123abcd", "sg-0123abcd"],
+                f,
+            )
+        });
         assert_eq!(v.len(), 3);
         assert!(v[0].problem.contains("looks it up as a security group ID"));
         assert!(v[1].problem.contains("8 or 17 hex digits"));
@@ -1636,41 +1769,50 @@ mod tests {
 
     #[test]
     fn enums() {
-        assert!(check_scheme(F, "internal").is_none());
-        assert!(check_scheme(F, "internet-facing").is_none());
-        let f = err(check_scheme(F, "public"), "unknown scheme: public");
+        assert!(finding(|f| check_scheme(F, "internal", f)).is_none());
+        assert!(finding(|f| check_scheme(F, "internet-facing", f)).is_none());
+        let f = err(
+            finding(|f| check_scheme(F, "public", f)),
+            "unknown scheme: public",
+        );
         assert!(f.fix.contains("internal, internet-facing"));
 
-        assert!(check_target_type(F, "instance").is_none());
-        assert!(check_target_type(F, "ip").is_none());
-        let f = err(check_target_type(F, "IP"), "unknown targetType: IP");
+        assert!(finding(|f| check_target_type(F, "instance", f)).is_none());
+        assert!(finding(|f| check_target_type(F, "ip", f)).is_none());
+        let f = err(
+            finding(|f| check_target_type(F, "IP", f)),
+            "unknown targetType: IP",
+        );
         assert!(f.fix.contains("write 'ip'"));
+        // Passed or not: the network is judged only for a known type.
+        assert!(check_target_type(F, "ip", &mut Findings::new()));
+        assert!(!check_target_type(F, "IP", &mut Findings::new()));
 
         for ok in ["ipv4", "dualstack", "dualstack-without-public-ipv4"] {
-            assert!(check_ip_address_type(F, ok).is_none());
+            assert!(finding(|f| check_ip_address_type(F, ok, f)).is_none());
         }
         err(
-            check_ip_address_type(F, "ipv6"),
+            finding(|f| check_ip_address_type(F, "ipv6", f)),
             "unknown IPAddressType: ipv6",
         );
 
-        assert!(check_backend_protocol(F, "HTTPS").is_none());
+        assert!(finding(|f| check_backend_protocol(F, "HTTPS", f)).is_none());
         err(
-            check_backend_protocol(F, "grpc"),
+            finding(|f| check_backend_protocol(F, "grpc", f)),
             "backend protocol must be within [HTTP, HTTPS]: grpc",
         );
 
         for ok in ["HTTP1", "HTTP2", "GRPC"] {
-            assert!(check_backend_protocol_version(F, ok).is_none());
+            assert!(finding(|f| check_backend_protocol_version(F, ok, f)).is_none());
         }
         err(
-            check_backend_protocol_version(F, "HTTP3"),
+            finding(|f| check_backend_protocol_version(F, "HTTP3", f)),
             "backend protocol version must be within [HTTP1, HTTP2, GRPC]: HTTP3",
         );
 
-        assert!(check_healthcheck_protocol(F, "HTTP").is_none());
+        assert!(finding(|f| check_healthcheck_protocol(F, "HTTP", f)).is_none());
         let f = err(
-            check_healthcheck_protocol(F, "https"),
+            finding(|f| check_healthcheck_protocol(F, "https", f)),
             "healthCheckProtocol must be within [HTTP, HTTPS]",
         );
         assert!(f.fix.contains("'HTTPS'"));

@@ -305,48 +305,48 @@ pub(super) fn ann_list(a: &Annotation) -> Vec<&str> {
 }
 
 fn scheme(_: &Cx, a: &Annotation, f: &mut Findings) {
-    f.extend(rules::check_scheme(&a.field, &a.value));
+    rules::check_scheme(&a.field, &a.value, f);
 }
 
 fn ip_address_type(_: &Cx, a: &Annotation, f: &mut Findings) {
-    f.extend(rules::check_ip_address_type(&a.field, &a.value));
+    rules::check_ip_address_type(&a.field, &a.value, f);
 }
 
 fn backend_protocol(_: &Cx, a: &Annotation, f: &mut Findings) {
-    f.extend(rules::check_backend_protocol(&a.field, &a.value));
+    rules::check_backend_protocol(&a.field, &a.value, f);
 }
 
 fn backend_protocol_version(_: &Cx, a: &Annotation, f: &mut Findings) {
-    f.extend(rules::check_backend_protocol_version(&a.field, &a.value));
+    rules::check_backend_protocol_version(&a.field, &a.value, f);
 }
 
 fn healthcheck_protocol(_: &Cx, a: &Annotation, f: &mut Findings) {
-    f.extend(rules::check_healthcheck_protocol(&a.field, &a.value));
+    rules::check_healthcheck_protocol(&a.field, &a.value, f);
 }
 
 fn healthcheck_path(_: &Cx, a: &Annotation, f: &mut Findings) {
-    f.extend(rules::check_healthcheck_path(&a.field, &a.value));
+    rules::check_healthcheck_path(&a.field, &a.value, f);
 }
 
 fn healthcheck_port(_: &Cx, a: &Annotation, f: &mut Findings) {
-    f.extend(rules::check_healthcheck_port(&a.field, &a.value));
+    rules::check_healthcheck_port(&a.field, &a.value, f);
 }
 
 fn group_name(_: &Cx, a: &Annotation, f: &mut Findings) {
-    f.extend(rules::check_group_name(&a.field, &a.value));
+    rules::check_group_name(&a.field, &a.value, f);
 }
 
 fn load_balancer_name(_: &Cx, a: &Annotation, f: &mut Findings) {
-    f.extend(rules::check_load_balancer_name(&a.field, &a.value));
+    rules::check_load_balancer_name(&a.field, &a.value, f);
 }
 
 fn string_map(_: &Cx, a: &Annotation, f: &mut Findings) {
-    f.extend(rules::check_stringmap(&a.field, &a.key, &a.value));
+    rules::check_stringmap(&a.field, &a.key, &a.value, f);
 }
 
 fn threshold(_: &Cx, a: &Annotation, f: &mut Findings) {
     if let Some(n) = ann_int(a, f) {
-        f.extend(rules::check_healthcheck_threshold(&a.field, n));
+        rules::check_healthcheck_threshold(&a.field, n, f);
     }
 }
 
@@ -377,15 +377,8 @@ fn target_type(cx: &Cx, a: &Annotation, f: &mut Findings) {
     if ing.class_target_type {
         return;
     }
-    match rules::check_target_type(&a.field, &a.value) {
-        Some(x) => f.push(x),
-        None if ing.ingress_target_type_used() => check_target_type_against_network(
-            &ing.target_type_field,
-            Some(ing.target_type),
-            cx.net,
-            f,
-        ),
-        None => {}
+    if rules::check_target_type(&a.field, &a.value, f) && ing.ingress_target_type_used() {
+        check_target_type_against_network(&ing.target_type_field, Some(ing.target_type), cx.net, f);
     }
 }
 
@@ -402,7 +395,7 @@ fn group_order(cx: &Cx, a: &Annotation, f: &mut Findings) {
         "The controller then fails to load the whole group (a reconcile error in its log, \
          no Event), so no member's rules reach the ALB.",
     ) {
-        f.extend(rules::check_group_order(&a.field, n));
+        rules::check_group_order(&a.field, n, f);
     }
 }
 
@@ -411,19 +404,19 @@ fn success_codes(cx: &Cx, a: &Annotation, f: &mut Findings) {
         .ingress
         .annotation("backend-protocol-version")
         .is_some_and(|a| a.value == "GRPC");
-    f.extend(rules::check_success_codes(&a.field, &a.value, grpc));
+    rules::check_success_codes(&a.field, &a.value, grpc, f);
 }
 
 fn subnets(_: &Cx, a: &Annotation, f: &mut Findings) {
-    f.extend(rules::check_subnets(&a.field, &ann_list(a)));
+    rules::check_subnets(&a.field, &ann_list(a), f);
 }
 
 fn security_groups(_: &Cx, a: &Annotation, f: &mut Findings) {
-    f.extend(rules::check_security_groups(&a.field, &ann_list(a)));
+    rules::check_security_groups(&a.field, &ann_list(a), f);
 }
 
 fn inbound_cidrs(cx: &Cx, a: &Annotation, f: &mut Findings) {
-    f.extend(rules::check_inbound_cidrs(&a.field, &ann_list(a)));
+    rules::check_inbound_cidrs(&a.field, &ann_list(a), f);
     if cx.ingress.annotation("security-groups").is_some() {
         f.warning(
             &a.field,

@@ -179,7 +179,10 @@ fn listeners(cx: &Cx, f: &mut Findings) {
         } else {
             "ingress_class.params.certificateArn".to_string()
         };
-        for x in rules::check_https_certificate(&cert_field, listeners, &certs, hosts) {
+        let found = Findings::of(|c| {
+            rules::check_https_certificate(&cert_field, listeners, &certs, hosts, c)
+        });
+        for x in found {
             // Asked-for discovery is the documented way, not a doubt.
             if discovery_requested && !x.is_error() && certs.is_empty() {
                 continue;
@@ -203,16 +206,21 @@ fn listeners(cx: &Cx, f: &mut Findings) {
             && !group::in_explicit_group(app, class.params.as_ref())
         {
             let why = match u16::try_from(p) {
-                Ok(p) => {
-                    rules::check_ssl_redirect("ingress_class.params.sslRedirectPort", p, listeners)
-                }
-                Err(_) => Some(Finding::error(
+                Ok(p) => Findings::of(|c| {
+                    rules::check_ssl_redirect(
+                        "ingress_class.params.sslRedirectPort",
+                        p,
+                        listeners,
+                        c,
+                    )
+                }),
+                Err(_) => vec![Finding::error(
                     "ingress_class.params.sslRedirectPort",
                     format!("listener does not exist for SSLRedirect port: {p}. {LBC_FAILS}"),
                     "set sslRedirectPort to the HTTPS listener's port (usually 443).",
-                )),
+                )],
             };
-            if let Some(mut x) = why {
+            for mut x in why {
                 x.problem = format!("Ingress {}/{}: {}", app.namespace, app.name, x.problem);
                 f.push(x);
             }
@@ -225,11 +233,7 @@ fn listeners(cx: &Cx, f: &mut Findings) {
             && !group::in_explicit_group(app, class.params.as_ref())
         {
             match u16::try_from(port) {
-                Ok(p) => {
-                    if let Some(x) = rules::check_ssl_redirect(&a.field, p, listeners) {
-                        f.push(x);
-                    }
-                }
+                Ok(p) => rules::check_ssl_redirect(&a.field, p, listeners, f),
                 Err(_) => f.error(
                     &a.field,
                     format!("listener does not exist for SSLRedirect port: {port}. {LBC_FAILS}"),
@@ -247,11 +251,8 @@ fn health_check_timing(cx: &Cx, f: &mut Findings) {
     let interval = get("healthcheck-interval-seconds").and_then(|a| ann_int(a, f).map(|n| (n, a)));
     let timeout = get("healthcheck-timeout-seconds").and_then(|a| ann_int(a, f).map(|n| (n, a)));
     let mut interval_bad = false;
-    if let Some((n, a)) = interval
-        && let Some(x) = rules::check_healthcheck_interval(&a.field, n)
-    {
-        interval_bad = x.is_error();
-        f.push(x);
+    if let Some((n, a)) = interval {
+        interval_bad = !rules::check_healthcheck_interval(&a.field, n, f);
     }
     // A refused interval is the finding; comparing the timeout with it would
     // add a second error whose fix (a timeout below 1 s) is impossible.
@@ -262,9 +263,7 @@ fn health_check_timing(cx: &Cx, f: &mut Findings) {
             .or(interval)
             .map(|x| x.1.field.clone())
             .unwrap_or_default();
-        if let Some(x) = rules::check_healthcheck_timeout(&field, t, i) {
-            f.push(x);
-        }
+        rules::check_healthcheck_timeout(&field, t, i, f);
     }
 }
 
@@ -370,11 +369,12 @@ fn check_service_target_group_annotations(cx: &Cx, f: &mut Findings) {
             let grpc = app
                 .tg_annotation(Some(svc), "backend-protocol-version")
                 .is_some_and(|(v, _)| v == "GRPC");
-            if let Some((v, field)) = app.tg_annotation(Some(svc), "success-codes")
-                && let Some(x) = rules::check_success_codes(&field, &v, grpc)
-                && (own("success-codes").is_some() || x.problem.contains("gRPC"))
-            {
-                f.push(x);
+            if let Some((v, field)) = app.tg_annotation(Some(svc), "success-codes") {
+                for x in Findings::of(|c| rules::check_success_codes(&field, &v, grpc, c)) {
+                    if own("success-codes").is_some() || x.problem.contains("gRPC") {
+                        f.push(x);
+                    }
+                }
             }
         }
         // Timing: only when the Service sets one of them (the Ingress's own
@@ -424,11 +424,8 @@ fn check_service_target_group_annotations(cx: &Cx, f: &mut Findings) {
             continue;
         }
         let mut interval_bad = false;
-        if let Some(a) = &interval_own
-            && let Some(x) = rules::check_healthcheck_interval(&a.field, i)
-        {
-            interval_bad = true;
-            f.push(x);
+        if let Some(a) = &interval_own {
+            interval_bad = !rules::check_healthcheck_interval(&a.field, i, f);
         }
         // An Ingress timeout out of range is the Ingress's finding already.
         if !interval_bad && (timeout_own.is_some() || (2..=120).contains(&t)) {
@@ -437,9 +434,7 @@ fn check_service_target_group_annotations(cx: &Cx, f: &mut Findings) {
             } else {
                 i_field
             };
-            if let Some(x) = rules::check_healthcheck_timeout(&field, t, i) {
-                f.push(x);
-            }
+            rules::check_healthcheck_timeout(&field, t, i, f);
         }
     }
 }
@@ -621,31 +616,24 @@ pub fn check_class(class: &IngressClass, net: &Network, f: &mut Findings) {
         .get("group")
         .and_then(|g| g.get("name"))
         .and_then(Value::as_str)
-        && let Some(x) = rules::check_group_name("ingress_class.params.group.name", v)
     {
-        f.push(x);
+        rules::check_group_name("ingress_class.params.group.name", v, f);
     }
     if let Some(v) = params.get("inboundCIDRs").and_then(Value::as_array) {
         let c: Vec<&str> = v.iter().filter_map(Value::as_str).collect();
-        f.extend(rules::check_inbound_cidrs(
-            "ingress_class.params.inboundCIDRs",
-            &c,
-        ));
+        rules::check_inbound_cidrs("ingress_class.params.inboundCIDRs", &c, f);
     }
     if let Some(v) = params.get("certificateArn").and_then(Value::as_array) {
         for (i, arn) in v.iter().filter_map(Value::as_str).enumerate() {
-            if let Some(x) = rules::check_certificate_arn(
+            rules::check_certificate_arn(
                 &format!("ingress_class.params.certificateArn[{i}]"),
                 arn,
-            ) {
-                f.push(x);
-            }
+                f,
+            );
         }
     }
-    if let Some(v) = str_field("loadBalancerName")
-        && let Some(x) = rules::check_load_balancer_name("ingress_class.params.loadBalancerName", v)
-    {
-        f.push(x);
+    if let Some(v) = str_field("loadBalancerName") {
+        rules::check_load_balancer_name("ingress_class.params.loadBalancerName", v, f);
     }
     // buildSSLRedirectConfig: an unparsable port means no redirect at all.
     if let Some(v) = str_field("sslRedirectPort")

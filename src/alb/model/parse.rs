@@ -196,14 +196,14 @@ fn parse_ingress(
         let rf = format!("{at}.rules[{ri}]");
         let host = rv.host.clone().filter(|h| !h.is_empty());
         if let Some(h) = &host {
-            f.extend(rules::check_host(&format!("{rf}.host"), h));
+            rules::check_host(&format!("{rf}.host"), h, f);
         }
         let mut paths = Vec::new();
         for (pi, pv) in rv.paths.iter().flatten().enumerate() {
             let pf = format!("{rf}.paths[{pi}]");
             let path = pv.path.clone().unwrap_or_else(|| "/".to_string());
             let path_type = pv.path_type.as_deref().unwrap_or("Prefix");
-            f.extend(rules::check_path(&format!("{pf}.path"), &path, path_type));
+            rules::check_path(&format!("{pf}.path"), &path, path_type, f);
             if let Some(b) = parse_backend(&pv.backend, pf, f) {
                 paths.push(PathRule {
                     path,
@@ -294,7 +294,7 @@ fn parse_backend(bv: &BackendArgs, field: String, f: &mut Findings) -> Option<Ba
             ),
             "use the Service's port (spec.ports[].port), e.g. 80.",
         ),
-        Port::Name(n) => f.extend(rules::check_port_name(&port_field, n)),
+        Port::Name(n) => rules::check_port_name(&port_field, n, f),
         _ => {}
     }
     Some(Backend {
@@ -403,7 +403,7 @@ fn parse_service(
             );
         }
         if let Some(tp) = &sp.target_port {
-            f.extend(rules::check_target_port(&pf("target_port"), tp.as_ref()));
+            rules::check_target_port(&pf("target_port"), tp.as_ref(), f);
         }
         if let Some(n) = &sp.name
             && let Some(p) = dns1123_label_problem(n)
@@ -425,16 +425,12 @@ fn parse_service(
                     "drop node_port, or make the Service type NodePort.",
                 );
             } else {
-                f.extend(rules::check_node_port(
-                    &pf("node_port"),
-                    np,
-                    net.node_port_range,
-                ));
+                rules::check_node_port(&pf("node_port"), np, net.node_port_range, f);
             }
         }
     }
     let names: Vec<Option<&str>> = ports.iter().map(|p| p.name.as_deref()).collect();
-    f.extend(rules::check_ports_named(&format!("{at}.ports"), &names));
+    rules::check_ports_named(&format!("{at}.ports"), &names, f);
 
     let etp = v.external_traffic_policy;
     if etp.is_some() && !type_.opens_node_ports() {
@@ -475,10 +471,11 @@ fn parse_service(
                  ingress_class.params.",
             ),
             Some(_) => {}
-            None => match rules::check_target_type(&field, tt) {
-                Some(x) => f.push(x),
-                None => check_target_type_against_network(&field, TargetType::parse(tt), net, f),
-            },
+            None => {
+                if rules::check_target_type(&field, tt, f) {
+                    check_target_type_against_network(&field, TargetType::parse(tt), net, f);
+                }
+            }
         }
     }
     Service {
