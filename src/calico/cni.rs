@@ -252,10 +252,8 @@ pub fn plan(p: &Args) -> (Option<Plan>, Findings) {
             .map(|(i, n)| (format!("vpc_cidrs[{i}]"), *n))
             .collect();
         let refs: Vec<(&str, IpNet)> = labelled.iter().map(|(l, n)| (l.as_str(), *n)).collect();
-        f.extend(cidr::check_not_in_vpc("pod_cidr", pod, &refs));
-        if let Some(x) = cidr::check_not_link_local("pod_cidr", pod) {
-            f.push(x);
-        }
+        cidr::check_not_in_vpc("pod_cidr", pod, &refs, &mut f);
+        cidr::check_not_link_local("pod_cidr", pod, &mut f);
     }
     let family = match (p.ip_family, pod_cidr.map(cidr::family)) {
         (Some(IpFamily::Ipv6), Some(Family::V4)) | (Some(IpFamily::Ipv4), Some(Family::V6)) => {
@@ -354,7 +352,7 @@ pub fn plan(p: &Args) -> (Option<Plan>, Findings) {
         );
     }
     let requested = explicit.and_then(|v| u16::try_from(v).ok()).unwrap_or(0);
-    if let Some(mut x) = mtu::check_mtu("veth_mtu", requested, host, worst, family) {
+    for mut x in Findings::of(|c| mtu::check_mtu("veth_mtu", requested, host, worst, family, c)) {
         if !x.problem.starts_with("MTU ") {
             // The host MTU itself is what is wrong.
             x.field = "host_mtu".into();

@@ -297,10 +297,8 @@ pub fn plan(p: &Args) -> (Plan, Findings) {
             "set ipip_mode: Never and use vxlan_mode: Always for IPv6 pools.",
         );
     }
-    if let Some(net) = cidr
-        && let Some(x) = cidr::check_not_link_local("cidr", net)
-    {
-        f.push(x);
+    if let Some(net) = cidr {
+        cidr::check_not_link_local("cidr", net, &mut f);
     }
 
     let node_selector = p.node_selector.clone();
@@ -373,24 +371,26 @@ pub fn plan(p: &Args) -> (Plan, Findings) {
     });
     if let Some(net) = cidr {
         let labelled: Vec<(&str, IpNet)> = vpcs.iter().map(|(l, n)| (l.as_str(), *n)).collect();
-        f.extend(cidr::check_not_in_vpc("cidr", net, &labelled));
+        cidr::check_not_in_vpc("cidr", net, &labelled, &mut f);
         if let Some(s) = service {
-            f.extend(cidr::check_no_overlap(
+            cidr::check_no_overlap(
                 "cidr",
                 net,
                 &[("service_cidr", s)],
                 "a pod could get the same address as a Service ClusterIP, and kube-proxy \
                  would intercept traffic meant for the pod.",
-            ));
+                &mut f,
+            );
         }
         let node_refs: Vec<(&str, IpNet)> = nodes.iter().map(|(l, n)| (l.as_str(), *n)).collect();
-        f.extend(cidr::check_no_overlap(
+        cidr::check_no_overlap(
             "cidr",
             net,
             &node_refs,
             "Calico could give a node's own address to a pod, and traffic to that node would \
              be routed to the pod instead.",
-        ));
+            &mut f,
+        );
     }
 
     if let Some(s) = p.pod_subnet.as_deref() {

@@ -4,7 +4,7 @@
 //! network than it seems to, and Calico rejects it, so we refuse it up front
 //! and tell the user the canonical form.
 
-use crate::validate::Finding;
+use crate::validate::{Finding, Findings};
 use ipnet::IpNet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -96,14 +96,15 @@ pub fn contains(outer: IpNet, inner: IpNet) -> bool {
 
 /// An overlay's pod range against the VPC's: one finding per VPC range it
 /// overlaps (every pool, pod CIDR and live pool is checked with this).
-pub fn check_not_in_vpc(field: &str, pods: IpNet, vpcs: &[(&str, IpNet)]) -> Vec<Finding> {
+pub fn check_not_in_vpc(field: &str, pods: IpNet, vpcs: &[(&str, IpNet)], f: &mut Findings) {
     check_no_overlap(
         field,
         pods,
         vpcs,
         "pod addresses would shadow VPC hosts: traffic from pods to those hosts is routed \
          into the overlay and never reaches the VPC.",
-    )
+        f,
+    );
 }
 
 /// One finding per range in `others` that `net` overlaps. `why` says what breaks
@@ -113,39 +114,34 @@ pub fn check_no_overlap(
     net: IpNet,
     others: &[(&str, IpNet)],
     why: &str,
-) -> Vec<Finding> {
-    others
-        .iter()
-        .filter(|(_, other)| overlaps(net, *other))
-        .map(|(label, other)| {
-            let how = if net == *other {
-                "is the same range as"
-            } else if contains(net, *other) {
-                "contains"
-            } else if contains(*other, net) {
-                "lies inside"
-            } else {
-                "overlaps"
-            };
-            Finding::error(
-                field,
-                format!("{net} {how} {label} ({other}): {why}"),
-                format!(
-                    "choose a range for {field} that shares no address with {label} ({other})."
-                ),
-            )
-        })
-        .collect()
+    f: &mut Findings,
+) {
+    for (label, other) in others.iter().filter(|(_, other)| overlaps(net, *other)) {
+        let how = if net == *other {
+            "is the same range as"
+        } else if contains(net, *other) {
+            "contains"
+        } else if contains(*other, net) {
+            "lies inside"
+        } else {
+            "overlaps"
+        };
+        f.error(
+            field,
+            format!("{net} {how} {label} ({other}): {why}"),
+            format!("choose a range for {field} that shares no address with {label} ({other})."),
+        );
+    }
 }
 
 /// Calico's link-local rule for IP pools, with its exact error text.
-pub fn check_not_link_local(field: &str, net: IpNet) -> Option<Finding> {
+pub fn check_not_link_local(field: &str, net: IpNet, f: &mut Findings) {
     let (range, fam) = match family(net) {
         Family::V4 => (LINK_LOCAL_V4, "IPv4"),
         Family::V6 => (LINK_LOCAL_V6, "IPv6"),
     };
-    overlaps(net, range).then(|| {
-        Finding::error(
+    if overlaps(net, range) {
+        f.error(
             field,
             format!(
                 "IPPool CIDR overlaps with {fam} Link Local range {range}: Calico rejects the \
@@ -153,8 +149,8 @@ pub fn check_not_link_local(field: &str, net: IpNet) -> Option<Finding> {
                  the EC2 instance metadata endpoint 169.254.169.254."
             ),
             "choose a pool range outside the link-local range, e.g. 192.168.0.0/16.",
-        )
-    })
+        );
+    }
 }
 
 enum SyntaxError {
@@ -273,6 +269,7 @@ fn parse_masked(field: &str, s: &str, pool: bool) -> Result<IpNet, Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validate::finding;
 
     fn net(s: &str) -> IpNet {
         s.parse().unwrap()
@@ -422,7 +419,10 @@ mod tests {
             ("vpc_cidrs[0]", net("10.0.0.0/16")),
             ("service_cidr", net("10.96.0.0/12")),
         ];
-        assert!(check_no_overlap("pod_cidr", net("192.168.0.0/16"), &others, "x").is_empty());
+        assert!(
+            Findings::of(|f| check_no_overlap("pod_cidr", net("192.168.0.0/16"), &others, "x", f))
+                .is_empty()
+        );
     }
 
     #[test]
@@ -432,12 +432,15 @@ mod tests {
             ("vpc_cidrs[1]", net("172.16.0.0/12")),
             ("service_cidr", net("10.96.0.0/12")),
         ];
-        let found = check_no_overlap(
-            "pod_cidr",
-            net("10.0.0.0/8"),
-            &others,
-            "replies to those hosts would be routed into the overlay.",
-        );
+        let found = Findings::of(|f| {
+            check_no_overlap(
+                "pod_cidr",
+                net("10.0.0.0/8"),
+                &others,
+                "replies to those hosts would be routed into the overlay.",
+                f,
+            )
+        });
         assert_eq!(found.len(), 2);
         assert_eq!(found[0].field, "pod_cidr");
         assert!(
@@ -449,28 +452,31 @@ mod tests {
         assert!(found[1].problem.contains("service_cidr (10.96.0.0/12)"));
         assert!(found[0].fix.contains("vpc_cidrs[0]"));
 
-        let found = check_no_overlap(
-            "pod_cidr",
-            net("10.0.1.0/24"),
-            &[("vpc_cidrs[0]", net("10.0.0.0/16"))],
-            "",
-        );
+        let found = Findings::of(|f| {
+            check_no_overlap(
+                "pod_cidr",
+                net("10.0.1.0/24"),
+                &[("vpc_cidrs[0]", net("10.0.0.0/16"))],
+                "",
+                f,
+            )
+        });
         assert!(found[0].problem.contains("lies inside"));
     }
 
     #[test]
     fn link_local_rule() {
-        assert!(check_not_link_local("cidr", net("192.168.0.0/16")).is_none());
-        assert!(check_not_link_local("cidr", net("fd00::/48")).is_none());
-        let f = check_not_link_local("cidr", net("169.254.10.0/24")).unwrap();
+        assert!(finding(|f| check_not_link_local("cidr", net("192.168.0.0/16"), f)).is_none());
+        assert!(finding(|f| check_not_link_local("cidr", net("fd00::/48"), f)).is_none());
+        let f = finding(|f| check_not_link_local("cidr", net("169.254.10.0/24"), f)).unwrap();
         assert_eq!(f.field, "cidr");
         assert!(
             f.problem
                 .contains("IPPool CIDR overlaps with IPv4 Link Local range 169.254.0.0/16")
         );
-        let f = check_not_link_local("cidr", net("160.0.0.0/4")).unwrap();
+        let f = finding(|f| check_not_link_local("cidr", net("160.0.0.0/4"), f)).unwrap();
         assert!(f.problem.contains("169.254.0.0/16"));
-        let f = check_not_link_local("cidr", net("fe80::/64")).unwrap();
+        let f = finding(|f| check_not_link_local("cidr", net("fe80::/64"), f)).unwrap();
         assert!(f.problem.contains("IPv6 Link Local range fe80::/10"));
     }
 }

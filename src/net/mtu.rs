@@ -6,7 +6,7 @@
 //! so we reject the value instead.
 
 use super::cidr::Family;
-use crate::validate::Finding;
+use crate::validate::Findings;
 
 /// The option values `vxlan`, `ipip`, `wireguard`, `none`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -68,9 +68,10 @@ pub fn check_mtu(
     host_mtu: u16,
     encap: Encapsulation,
     family: Family,
-) -> Option<Finding> {
+    f: &mut Findings,
+) {
     if !HOST_MTU_RANGE.contains(&host_mtu) {
-        return Some(Finding::error(
+        f.error(
             field,
             format!(
                 "the host interface MTU {host_mtu} is not a real Ethernet MTU (valid: {}-{}), \
@@ -80,16 +81,17 @@ pub fn check_mtu(
             ),
             "give the MTU of the nodes' primary interface: 9001 on most AWS instance types \
              (jumbo frames), 1500 otherwise.",
-        ));
+        );
+        return;
     }
     if requested == 0 {
-        return None;
+        return;
     }
     let limit = max_pod_mtu(host_mtu, encap, family);
     let oh = overhead(encap, family);
     let fam = family.as_str();
     if requested > limit {
-        return Some(Finding::error(
+        f.error(
             field,
             format!(
                 "MTU {requested} is larger than the host MTU {host_mtu} minus the {oh}-byte \
@@ -103,25 +105,26 @@ pub fn check_mtu(
                 "set it to {limit} or less (AWS: 9001 - 50 = 8951 for VXLAN, 1500 - 50 = 1450), \
                  or to 0 to let Calico detect it."
             ),
-        ));
+        );
+        return;
     }
     let min = min_mtu(family);
     if requested < min {
-        return Some(Finding::error(
+        f.error(
             field,
             format!(
                 "MTU {requested} is below the {fam} minimum of {min}: {fam} requires every \
                  link to carry {min}-byte packets, so pod traffic would break."
             ),
             format!("set it between {min} and {limit}, or to 0 to let Calico detect it."),
-        ));
+        );
     }
-    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validate::finding;
     use Encapsulation::{Ipip, Vxlan, Wireguard};
 
     #[test]
@@ -148,17 +151,17 @@ mod tests {
 
     #[test]
     fn accepts_mtu_within_limit() {
-        assert!(check_mtu("veth_mtu", 8951, 9001, Vxlan, Family::V4).is_none());
-        assert!(check_mtu("veth_mtu", 1450, 1500, Vxlan, Family::V4).is_none());
-        assert!(check_mtu("veth_mtu", 1280, 1500, Vxlan, Family::V6).is_none());
-        assert!(check_mtu("veth_mtu", 576, 1500, Vxlan, Family::V4).is_none());
+        assert!(finding(|f| check_mtu("veth_mtu", 8951, 9001, Vxlan, Family::V4, f)).is_none());
+        assert!(finding(|f| check_mtu("veth_mtu", 1450, 1500, Vxlan, Family::V4, f)).is_none());
+        assert!(finding(|f| check_mtu("veth_mtu", 1280, 1500, Vxlan, Family::V6, f)).is_none());
+        assert!(finding(|f| check_mtu("veth_mtu", 576, 1500, Vxlan, Family::V4, f)).is_none());
         // 0 = auto-detect.
-        assert!(check_mtu("veth_mtu", 0, 9001, Vxlan, Family::V4).is_none());
+        assert!(finding(|f| check_mtu("veth_mtu", 0, 9001, Vxlan, Family::V4, f)).is_none());
     }
 
     #[test]
     fn rejects_mtu_above_host_minus_overhead() {
-        let f = check_mtu("veth_mtu", 9001, 9001, Vxlan, Family::V4).unwrap();
+        let f = finding(|f| check_mtu("veth_mtu", 9001, 9001, Vxlan, Family::V4, f)).unwrap();
         assert_eq!(f.field, "veth_mtu");
         assert!(f.problem.contains("(8951)"), "{}", f.problem);
         assert!(
@@ -167,29 +170,29 @@ mod tests {
         );
         assert!(f.fix.contains("8951 or less"));
 
-        let f = check_mtu("vxlan_mtu", 1451, 1500, Vxlan, Family::V4).unwrap();
+        let f = finding(|f| check_mtu("vxlan_mtu", 1451, 1500, Vxlan, Family::V4, f)).unwrap();
         assert!(f.fix.contains("1450 or less"), "{}", f.fix);
-        let f = check_mtu("mtu", 1441, 1500, Wireguard, Family::V4).unwrap();
+        let f = finding(|f| check_mtu("mtu", 1441, 1500, Wireguard, Family::V4, f)).unwrap();
         assert!(f.fix.contains("1440 or less"));
     }
 
     #[test]
     fn rejects_unusably_small_mtu() {
-        let f = check_mtu("veth_mtu", 575, 1500, Vxlan, Family::V4).unwrap();
+        let f = finding(|f| check_mtu("veth_mtu", 575, 1500, Vxlan, Family::V4, f)).unwrap();
         assert_eq!(f.field, "veth_mtu");
         assert!(
             f.problem.contains("below the IPv4 minimum of 576"),
             "{}",
             f.problem
         );
-        let f = check_mtu("veth_mtu", 1279, 1500, Vxlan, Family::V6).unwrap();
+        let f = finding(|f| check_mtu("veth_mtu", 1279, 1500, Vxlan, Family::V6, f)).unwrap();
         assert!(f.problem.contains("below the IPv6 minimum of 1280"));
     }
 
     #[test]
     fn rejects_invalid_host_mtu() {
         for host in [0, 575, 9217, 65535] {
-            let f = check_mtu("host_mtu", 0, host, Vxlan, Family::V4).unwrap();
+            let f = finding(|f| check_mtu("host_mtu", 0, host, Vxlan, Family::V4, f)).unwrap();
             assert_eq!(f.field, "host_mtu");
             assert!(
                 f.problem.contains("not a real Ethernet MTU"),
@@ -197,7 +200,7 @@ mod tests {
                 f.problem
             );
         }
-        assert!(check_mtu("host_mtu", 0, 576, Vxlan, Family::V4).is_none());
-        assert!(check_mtu("host_mtu", 0, 9216, Vxlan, Family::V4).is_none());
+        assert!(finding(|f| check_mtu("host_mtu", 0, 576, Vxlan, Family::V4, f)).is_none());
+        assert!(finding(|f| check_mtu("host_mtu", 0, 9216, Vxlan, Family::V4, f)).is_none());
     }
 }

@@ -122,10 +122,8 @@ pub fn check_pod_cidrs(net: &Network, f: &mut Findings) {
     }
     let vpcs = net.vpc_ranges();
     for pod in &net.model.pod_cidrs {
-        f.extend(cidr::check_not_in_vpc("pod_cidr", *pod, &vpcs));
-        if let Some(x) = cidr::check_not_link_local("pod_cidr", *pod) {
-            f.push(x);
-        }
+        cidr::check_not_in_vpc("pod_cidr", *pod, &vpcs, f);
+        cidr::check_not_link_local("pod_cidr", *pod, f);
     }
 }
 

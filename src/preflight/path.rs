@@ -430,13 +430,14 @@ fn check_cidrs(net: &Network, service_cidr: Option<IpNet>, f: &mut Findings) {
     network::check_pod_cidrs(net, f);
     for pod in &net.model.pod_cidrs {
         if let Some(svc) = service_cidr {
-            f.extend(cidr::check_no_overlap(
+            cidr::check_no_overlap(
                 "pod_cidr",
                 *pod,
                 &[("the service CIDR", svc)],
                 "Service virtual IPs and pod IPs would collide: kube-proxy rewrites traffic \
                  meant for those pods.",
-            ));
+                f,
+            );
         }
         if calico && cidr::overlaps(*pod, docker) {
             f.warning(
@@ -450,19 +451,21 @@ fn check_cidrs(net: &Network, service_cidr: Option<IpNet>, f: &mut Findings) {
         }
     }
     if let Some(svc) = service_cidr {
-        f.extend(cidr::check_no_overlap(
+        cidr::check_no_overlap(
             "service_cidr",
             svc,
             &vpc_refs,
             "kube-proxy captures traffic to those VPC addresses as Service traffic, so nodes \
              cannot reach the VPC hosts there.",
-        ));
-        f.extend(cidr::check_no_overlap(
+            f,
+        );
+        cidr::check_no_overlap(
             "service_cidr",
             svc,
             &[("the link-local range", cidr::LINK_LOCAL_V4)],
             "the EC2 metadata endpoint 169.254.169.254 would become unreachable from pods.",
-        ));
+            f,
+        );
     }
 }
 
@@ -495,14 +498,15 @@ fn check_pools(pools: &[Value], net: &Network, service_cidr: Option<IpNet>, f: &
             );
             continue;
         };
-        f.extend(cidr::check_not_in_vpc(&field, c, &vpcs));
+        cidr::check_not_in_vpc(&field, c, &vpcs, f);
         if let Some(svc) = service_cidr {
-            f.extend(cidr::check_no_overlap(
+            cidr::check_no_overlap(
                 &field,
                 c,
                 &[("the service CIDR", svc)],
                 "Service virtual IPs and pod IPs would collide.",
-            ));
+                f,
+            );
         }
         if !net.model.pod_cidrs.iter().any(|p| cidr::contains(*p, c)) {
             f.warning(
