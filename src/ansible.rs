@@ -5,6 +5,7 @@ use crate::error::Error;
 use crate::modules::{self, Ctx, Failure};
 use crate::protocol::output::{self, NO_LOG_MASK, Redactor};
 use crate::protocol::{ModuleInput, Outcome, spec};
+use crate::validate::Findings;
 use serde_json::{Map, Value};
 
 /// Runs the module named in the args file and returns its result JSON.
@@ -30,7 +31,7 @@ pub fn run_input(mut input: ModuleInput) -> Value {
     let role = match input.role.take().map(|r| RoleCall::new(module.name, &r)) {
         None => None,
         Some(Ok(mut r)) => {
-            let findings = r.check(module, &input.args);
+            let findings = Findings::of(|f| r.check(module, &input.args, f));
             if !findings.is_empty() {
                 let mut red = Redactor::default();
                 secrets_of_args(module, &input.args, &mut red);

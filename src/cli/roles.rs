@@ -8,7 +8,7 @@
 
 use crate::modules::ModuleDef;
 use crate::protocol::Kind;
-use crate::validate::Finding;
+use crate::validate::{Finding, Findings};
 use serde_json::{Map, Value};
 
 /// The private argument every role task adds (stripped before validation).
@@ -469,7 +469,8 @@ pub fn suggest(name: &str) -> Option<(&'static str, &'static str)> {
 pub fn unknown_variables<'a>(
     names: impl IntoIterator<Item = &'a str>,
     others: &[String],
-) -> Vec<Finding> {
+    f: &mut Findings,
+) {
     let mut names: Vec<&str> = names
         .into_iter()
         .filter(|n| PREFIXES.iter().any(|p| n.starts_with(p)) && !known(n))
@@ -483,29 +484,26 @@ pub fn unknown_variables<'a>(
         .collect();
     names.sort_unstable();
     names.dedup();
-    names
-        .into_iter()
-        .map(|n| {
-            let fix = match suggest(n) {
-                Some((role, v)) => format!(
-                    "did you mean {v}? Rename {n} to {v} (`ansible-doc -t role \
-                     netpath.calico_alb.{}` lists every variable).",
-                    if role == "*" { "cni" } else { role }
-                ),
-                None => format!(
-                    "remove {n}, or rename it to one of the variables `ansible-doc -t role \
-                     netpath.calico_alb.cni` (alb_ingress, netcheck) lists; if another role \
-                     reads it, add it to netpath_other_variables."
-                ),
-            };
-            Finding::error(
-                n,
-                "no netpath role reads this variable, so its value is ignored and the \
-                 default applies instead.",
-                fix,
-            )
-        })
-        .collect()
+    for n in names {
+        let fix = match suggest(n) {
+            Some((role, v)) => format!(
+                "did you mean {v}? Rename {n} to {v} (`ansible-doc -t role \
+                 netpath.calico_alb.{}` lists every variable).",
+                if role == "*" { "cni" } else { role }
+            ),
+            None => format!(
+                "remove {n}, or rename it to one of the variables `ansible-doc -t role \
+                 netpath.calico_alb.cni` (alb_ingress, netcheck) lists; if another role \
+                 reads it, add it to netpath_other_variables."
+            ),
+        };
+        f.error(
+            n,
+            "no netpath role reads this variable, so its value is ignored and the default \
+             applies instead.",
+            fix,
+        );
+    }
 }
 
 /// A list variable given as a string: Ansible would split it at commas
@@ -615,22 +613,21 @@ impl RoleCall {
 
     /// Before anything else: unknown variables, and strings where the
     /// role's list variables go.
-    pub fn check(&self, module: &ModuleDef, args: &Map<String, Value>) -> Vec<Finding> {
-        let mut out = unknown_variables(self.variables.iter().map(String::as_str), &self.others);
+    pub fn check(&self, module: &ModuleDef, args: &Map<String, Value>, f: &mut Findings) {
+        unknown_variables(self.variables.iter().map(String::as_str), &self.others, f);
         for spec in module.options.iter().flat_map(|s| s.iter()) {
             if let (Kind::List(_), Some(Value::String(s))) = (spec.kind, args.get(spec.name))
                 && let Some(var) = self.variable(spec.name)
             {
-                out.push(string_for_list(&var, s));
+                f.push(string_for_list(&var, s));
             }
         }
         for (var, v) in &self.values {
             let list = variable(var).is_some_and(|x| x.kind == "list");
             if let (true, Value::String(s)) = (list, v) {
-                out.push(string_for_list(var, s));
+                f.push(string_for_list(var, s));
             }
         }
-        out
     }
 
     /// netpath_kubeconfig and netpath_context, when the user set them, win

@@ -261,7 +261,7 @@ fn all_read() -> impl Iterator<Item = &'static str> {
 }
 
 /// Variables no role reads (a typo), and strings where a role's list goes.
-fn role_findings(vars: &Map<String, Value>) -> Vec<Finding> {
+fn role_findings(vars: &Map<String, Value>, f: &mut Findings) {
     let others: Vec<String> = match vars.get("netpath_other_variables") {
         Some(Value::Array(a)) => a
             .iter()
@@ -269,16 +269,15 @@ fn role_findings(vars: &Map<String, Value>) -> Vec<Finding> {
             .collect(),
         _ => Vec::new(),
     };
-    let mut out = roles::unknown_variables(vars.keys().map(String::as_str), &others);
+    roles::unknown_variables(vars.keys().map(String::as_str), &others, f);
     for (name, v) in vars {
         let list = roles::variable(name).is_some_and(|v| v.kind == "list");
         if let (true, Value::String(s)) = (list, v)
             && !templated(v)
         {
-            out.push(roles::string_for_list(name, s));
+            f.push(roles::string_for_list(name, s));
         }
     }
-    out
 }
 
 /// Module options from variables, and which variable set each option (for
@@ -421,7 +420,7 @@ pub(super) fn read_file(cmd: &str, file: &str) -> Result<Map<String, Value>, i32
         eprintln!("warning: {w}");
     }
     // The same refusals as a role task's (cli::roles): before any rule runs.
-    let refused = role_findings(&vars);
+    let refused = Findings::of(|f| role_findings(&vars, f));
     if !refused.is_empty() {
         print_findings(&refused);
         eprintln!(
@@ -806,7 +805,7 @@ mod tests {
         let vars = parse_vars("cni_vpc_cidrs: \"{{ vpc }}\"\ncni_pod_cdir: 10.0.0.0/8\n").unwrap();
         let e = to_options(&vars, &check_table()).unwrap_err().join("\n");
         assert!(e.contains("cni_vpc_cidrs is a Jinja template"), "{e}");
-        let f = role_findings(&vars);
+        let f = Findings::of(|f| role_findings(&vars, f));
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].field, "cni_pod_cdir");
         assert!(
@@ -819,9 +818,13 @@ mod tests {
              cni_vpc_cidrs: [10.0.0.0/16]\n",
         )
         .unwrap();
-        assert!(role_findings(&known).is_empty());
-        let f =
-            role_findings(&parse_vars("cni_vpc_cidrs: \"10.0.0.0/16, 10.1.0.0/16\"\n").unwrap());
+        assert!(Findings::of(|f| role_findings(&known, f)).is_empty());
+        let f = Findings::of(|f| {
+            role_findings(
+                &parse_vars("cni_vpc_cidrs: \"10.0.0.0/16, 10.1.0.0/16\"\n").unwrap(),
+                f,
+            )
+        });
         assert_eq!(
             f[0].fix,
             "write a YAML list: cni_vpc_cidrs: [10.0.0.0/16, 10.1.0.0/16]"

@@ -392,18 +392,21 @@ fn suggestions_are_the_closest_names() {
         Some(("*", "netpath_kubeconfig"))
     );
     assert_eq!(suggest("cni_something_else_entirely"), None);
-    let f = unknown_variables(
-        [
-            "cni_pod_cird",
-            "cni_pod_cidr",
-            "netcheck_result",
-            "ansible_host",
-            "cni_zzz",
-            "netpath_plane",
-            "netpath_root",
-        ],
-        &[],
-    );
+    let f = Findings::of(|f| {
+        unknown_variables(
+            [
+                "cni_pod_cird",
+                "cni_pod_cidr",
+                "netcheck_result",
+                "ansible_host",
+                "cni_zzz",
+                "netpath_plane",
+                "netpath_root",
+            ],
+            &[],
+            f,
+        )
+    });
     let fields: Vec<&str> = f.iter().map(|x| x.field.as_str()).collect();
     assert_eq!(fields, ["cni_pod_cird", "cni_zzz"]);
     assert!(
@@ -413,25 +416,28 @@ fn suggestions_are_the_closest_names() {
     );
     assert!(!f[1].fix.contains("did you mean"), "{}", f[1].fix);
     // netpath_ is shared with users' variables: only near-misses count.
-    let f = unknown_variables(
-        ["netpath_kubeconfg", "netpath_contxt", "netpath_plane"],
-        &[],
-    );
+    let f = Findings::of(|f| {
+        unknown_variables(
+            ["netpath_kubeconfg", "netpath_contxt", "netpath_plane"],
+            &[],
+            f,
+        )
+    });
     let fields: Vec<&str> = f.iter().map(|x| x.field.as_str()).collect();
     assert_eq!(fields, ["netpath_contxt", "netpath_kubeconfg"]);
     // Another role's variable, declared as such.
     let others = vec!["cni_bin_dir".to_string()];
-    assert!(unknown_variables(["cni_bin_dir"], &others).is_empty());
-    assert_eq!(unknown_variables(["cni_bin_dir"], &[]).len(), 1);
+    assert!(Findings::of(|f| unknown_variables(["cni_bin_dir"], &others, f)).is_empty());
+    assert_eq!(
+        Findings::of(|f| unknown_variables(["cni_bin_dir"], &[], f)).len(),
+        1
+    );
     let c = RoleCall::new(
         "cni",
         &json!({"role": "cni", "variables": ["cni_bin_dir"], "other_variables": ["cni_bin_dir"]}),
     )
     .unwrap();
-    assert!(
-        c.check(&crate::modules::cni::MODULE, &Map::new())
-            .is_empty()
-    );
+    assert!(Findings::of(|f| c.check(&crate::modules::cni::MODULE, &Map::new(), f)).is_empty());
     assert!(
         RoleCall::new(
             "cni",
@@ -521,7 +527,7 @@ fn strings_for_lists_are_refused_with_the_list() {
     .unwrap();
     let mut args = Map::new();
     args.insert("vpc_cidrs".into(), json!("10.0.0.0/16, 10.1.0.0/16"));
-    let f = c.check(&crate::modules::ippool::MODULE, &args);
+    let f = Findings::of(|f| c.check(&crate::modules::ippool::MODULE, &args, f));
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].field, "cni_vpc_cidrs");
     assert_eq!(
@@ -529,7 +535,7 @@ fn strings_for_lists_are_refused_with_the_list() {
         "write a YAML list: cni_vpc_cidrs: [10.0.0.0/16, 10.1.0.0/16]"
     );
     args.insert("vpc_cidrs".into(), json!(["10.0.0.0/16"]));
-    assert!(c.check(&crate::modules::ippool::MODULE, &args).is_empty());
+    assert!(Findings::of(|f| c.check(&crate::modules::ippool::MODULE, &args, f)).is_empty());
 }
 
 #[test]
@@ -565,7 +571,7 @@ fn the_preflight_checks_the_other_roles_lists() {
                            "cni_calico_operator_manifests": ["a.yaml"]}}),
     )
     .unwrap();
-    let f = c.check(&crate::modules::netcheck::MODULE, &Map::new());
+    let f = Findings::of(|f| c.check(&crate::modules::netcheck::MODULE, &Map::new(), f));
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].field, "alb_ingress_vpc_cidrs");
     assert_eq!(
