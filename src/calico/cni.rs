@@ -18,10 +18,32 @@ pub const CONFIG_MAP: &str = "calico-config";
 pub const FELIX_API_VERSION: &str = "crd.projectcalico.org/v1";
 pub const FELIX_NAME: &str = "default";
 pub const BACKENDS: &[&str] = Backend::NAMES;
-pub const SRC_DST_CHECK: &[&str] = &["DoNothing", "Enable", "Disable"];
+pub const SRC_DST_CHECK: &[&str] = SrcDstCheck::NAMES;
 /// The calico-config keys this module owns; the rest belong to the manifest.
 pub const CONFIG_KEYS: &[&str] = &["calico_backend", "veth_mtu"];
 pub const WIREGUARD_PORT: i32 = 51820;
+
+/// FelixConfiguration `awsSrcDstCheck`: what Felix does to the EC2
+/// instance's source/destination check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum SrcDstCheck {
+    DoNothing,
+    Enable,
+    Disable,
+}
+
+impl SrcDstCheck {
+    /// The spec's choices, in Calico's spelling.
+    pub const NAMES: &'static [&'static str] = &["DoNothing", "Enable", "Disable"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SrcDstCheck::DoNothing => "DoNothing",
+            SrcDstCheck::Enable => "Enable",
+            SrcDstCheck::Disable => "Disable",
+        }
+    }
+}
 
 /// Calico settings to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,7 +61,7 @@ pub struct Calico {
     pub veth_mtu: u16,
     /// MTU of the VXLAN device; 0 lets Felix detect it.
     pub vxlan_mtu: u16,
-    pub aws_src_dst_check: String,
+    pub aws_src_dst_check: SrcDstCheck,
 }
 
 impl Calico {
@@ -64,7 +86,10 @@ impl Calico {
         };
         spec.insert(mtu_key.into(), json!(self.vxlan_mtu));
         spec.insert("ipipEnabled".into(), json!(self.ipip_enabled));
-        spec.insert("awsSrcDstCheck".into(), json!(self.aws_src_dst_check));
+        spec.insert(
+            "awsSrcDstCheck".into(),
+            json!(self.aws_src_dst_check.as_str()),
+        );
         json!({
             "apiVersion": FELIX_API_VERSION,
             "kind": "FelixConfiguration",
@@ -91,7 +116,7 @@ pub struct Args {
     /// Deprecated: Felix's ipipEnabled itself, read when ipip_mode is unset.
     pub ipip_enabled: Option<bool>,
     pub wireguard: bool,
-    pub aws_src_dst_check: String,
+    pub aws_src_dst_check: SrcDstCheck,
     pub typha: bool,
     pub calico_namespace: String,
     pub pod_cidr: Option<String>,
@@ -391,15 +416,16 @@ pub fn plan(p: &Args) -> (Option<Plan>, Findings) {
         );
     }
 
-    let src_dst = p.aws_src_dst_check.clone();
+    let src_dst = p.aws_src_dst_check;
     let unencapsulated = !vxlan_enabled && !ipip_enabled;
-    if unencapsulated && src_dst != "Disable" {
+    if unencapsulated && src_dst != SrcDstCheck::Disable {
         f.warning(
             "aws_src_dst_check",
             format!(
                 "pod packets go on the wire unencapsulated (calico_backend: {backend}, no VXLAN \
                  or IPIP), and EC2 drops packets whose addresses are not the instance's own \
-                 while the source/destination check is on (aws_src_dst_check: {src_dst})."
+                 while the source/destination check is on (aws_src_dst_check: {}).",
+                src_dst.as_str()
             ),
             "set aws_src_dst_check: Disable (Felix then needs IAM ec2:DescribeInstances and \
              ec2:ModifyNetworkInterfaceAttribute), or use calico_backend: vxlan.",

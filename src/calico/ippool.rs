@@ -21,9 +21,60 @@ use serde_json::{Map, Value, json};
 pub const API_VERSION: &str = "crd.projectcalico.org/v1";
 pub const KIND: &str = "IPPool";
 pub const MODES: &[&str] = PoolMode::NAMES;
-pub const USES: &[&str] = &["Workload", "Tunnel", "LoadBalancer"];
-pub const DEFAULT_USES: &[&str] = &["Workload", "Tunnel"];
+pub const USES: &[&str] = AllowedUse::NAMES;
+pub const DEFAULT_USES: &[AllowedUse] = &[AllowedUse::Workload, AllowedUse::Tunnel];
 pub const DEFAULT_SELECTOR: &str = "all()";
+
+/// One of a pool's `allowedUses`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum AllowedUse {
+    Workload,
+    Tunnel,
+    LoadBalancer,
+}
+
+impl AllowedUse {
+    /// The spec's choices, in Calico's spelling (the v3.32 CRD's enum).
+    pub const NAMES: &'static [&'static str] = &["Workload", "Tunnel", "LoadBalancer"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AllowedUse::Workload => "Workload",
+            AllowedUse::Tunnel => "Tunnel",
+            AllowedUse::LoadBalancer => "LoadBalancer",
+        }
+    }
+}
+
+impl std::fmt::Display for AllowedUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A pool's `assignmentMode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum AssignmentMode {
+    Automatic,
+    Manual,
+}
+
+impl AssignmentMode {
+    /// The spec's choices, in Calico's spelling.
+    pub const NAMES: &'static [&'static str] = &["Automatic", "Manual"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssignmentMode::Automatic => "Automatic",
+            AssignmentMode::Manual => "Manual",
+        }
+    }
+}
+
+/// `allowedUses` as Calico stores it.
+fn uses_value(uses: &[AllowedUse]) -> Value {
+    uses.iter().map(|u| json!(u.as_str())).collect()
+}
 
 /// Calico's default block size per family (libcalico-go ippool.go).
 pub fn default_block_size(f: Family) -> u8 {
@@ -51,8 +102,8 @@ pub struct Pool {
     pub node_selector: String,
     pub disabled: bool,
     pub disable_bgp_export: bool,
-    pub allowed_uses: Vec<String>,
-    pub assignment_mode: String,
+    pub allowed_uses: Vec<AllowedUse>,
+    pub assignment_mode: AssignmentMode,
     /// spec.namespaceSelector; omitted when unset, as Calico stores it (omitempty).
     pub namespace_selector: Option<String>,
 }
@@ -69,8 +120,8 @@ impl Pool {
             "nodeSelector": self.node_selector,
             "disabled": self.disabled,
             "disableBGPExport": self.disable_bgp_export,
-            "allowedUses": self.allowed_uses,
-            "assignmentMode": self.assignment_mode,
+            "allowedUses": uses_value(&self.allowed_uses),
+            "assignmentMode": self.assignment_mode.as_str(),
         });
         if let Some(ns) = &self.namespace_selector {
             spec["namespaceSelector"] = json!(ns);
@@ -103,8 +154,8 @@ pub struct Args {
     pub namespace_selector: Option<String>,
     pub disabled: bool,
     pub disable_bgp_export: bool,
-    pub allowed_uses: Vec<String>,
-    pub assignment_mode: String,
+    pub allowed_uses: Vec<AllowedUse>,
+    pub assignment_mode: AssignmentMode,
     pub migrate: bool,
     pub migrate_name: Option<String>,
     pub vpc_cidrs: Option<Vec<String>>,
@@ -274,7 +325,7 @@ pub fn plan(p: &Args) -> (Plan, Findings) {
     let allowed_uses = p.allowed_uses.clone();
     let ipip_mode = p.ipip_mode;
     let vxlan_mode = p.vxlan_mode.unwrap_or_else(|| {
-        PoolMode::default_vxlan(ipip_mode, allowed_uses.iter().any(|u| u == "LoadBalancer"))
+        PoolMode::default_vxlan(ipip_mode, allowed_uses.contains(&AllowedUse::LoadBalancer))
     });
     if vxlan_mode.is_on() && ipip_mode.is_on() {
         f.error(
@@ -332,7 +383,7 @@ pub fn plan(p: &Args) -> (Plan, Findings) {
             "set nat_outgoing: true (Calico recommends it for every VXLAN or IPIP pool).",
         );
     }
-    let lb_only = allowed_uses.iter().all(|u| u == "LoadBalancer");
+    let lb_only = allowed_uses.iter().all(|u| *u == AllowedUse::LoadBalancer);
     if lb_only {
         // Service addresses, not pod traffic: the encapsulation rules do not apply.
     } else if !vxlan_mode.is_on() && !ipip_mode.is_on() {
@@ -436,7 +487,7 @@ pub fn plan(p: &Args) -> (Plan, Findings) {
             disabled,
             disable_bgp_export,
             allowed_uses,
-            assignment_mode: p.assignment_mode.clone(),
+            assignment_mode: p.assignment_mode,
             namespace_selector,
         });
     }
@@ -444,7 +495,7 @@ pub fn plan(p: &Args) -> (Plan, Findings) {
 }
 
 /// allowedUses rules (Calico's CEL rules from v3.32, and libcalico-go before).
-fn check_uses(uses: &[String], vxlan: PoolMode, ipip: PoolMode, f: &mut Findings) {
+fn check_uses(uses: &[AllowedUse], vxlan: PoolMode, ipip: PoolMode, f: &mut Findings) {
     if uses.is_empty() {
         f.error(
             "allowed_uses",
@@ -454,8 +505,12 @@ fn check_uses(uses: &[String], vxlan: PoolMode, ipip: PoolMode, f: &mut Findings
         );
         return;
     }
-    let lb = uses.iter().any(|u| u == "LoadBalancer");
-    if lb && uses.iter().any(|u| u == "Workload" || u == "Tunnel") {
+    let lb = uses.contains(&AllowedUse::LoadBalancer);
+    if lb
+        && uses
+            .iter()
+            .any(|u| matches!(u, AllowedUse::Workload | AllowedUse::Tunnel))
+    {
         f.error(
             "allowed_uses",
             "LoadBalancer cannot be combined with Workload or Tunnel allowed uses: Calico \
@@ -492,13 +547,13 @@ fn check_uses(uses: &[String], vxlan: PoolMode, ipip: PoolMode, f: &mut Findings
 /// (api/pkg/apis/projectcalico/v3/ippool.go), which replaced the checks of
 /// libcalico-go/lib/validator/v3/validator.go: validateIPPoolSpec.
 fn check_use_fields(
-    uses: &[String],
+    uses: &[AllowedUse],
     node_selector: &str,
     disable_bgp_export: bool,
     namespace_selector: Option<&str>,
     f: &mut Findings,
 ) {
-    let lb = uses.iter().any(|u| u == "LoadBalancer");
+    let lb = uses.contains(&AllowedUse::LoadBalancer);
     // validateIPPoolSpec: `isLoadBalancer && pool.DisableBGPExport`.
     if lb && disable_bgp_export {
         f.error(
@@ -523,7 +578,7 @@ fn check_use_fields(
     }
     // validateIPPoolSpec: `hasTunnelUse && pool.NamespaceSelector != ""`.
     if let Some(ns) = namespace_selector
-        && uses.iter().any(|u| u == "Tunnel")
+        && uses.contains(&AllowedUse::Tunnel)
     {
         f.error(
             "namespace_selector",
@@ -658,8 +713,8 @@ pub fn effective_spec(spec: &Value) -> Map<String, Value> {
     let defaults = [
         ("blockSize", json!(default_block_size(fam))),
         ("nodeSelector", json!(DEFAULT_SELECTOR)),
-        ("allowedUses", json!(DEFAULT_USES)),
-        ("assignmentMode", json!("Automatic")),
+        ("allowedUses", uses_value(DEFAULT_USES)),
+        ("assignmentMode", json!(AssignmentMode::Automatic.as_str())),
         ("natOutgoing", json!(false)),
         ("disabled", json!(false)),
         ("disableBGPExport", json!(false)),

@@ -53,7 +53,7 @@ const OPTIONS: &[OptSpec] = &[
         .doc("spec.allowedUses. C(LoadBalancer) only alone, and only without encapsulation."),
     OptSpec::new("assignment_mode", Kind::Str)
         .default("\"Automatic\"")
-        .choices(&["Automatic", "Manual"])
+        .choices(ippool::AssignmentMode::NAMES)
         .doc("spec.assignmentMode: C(Manual) pools give addresses only to pods that ask for them."),
     OptSpec::new("migrate", Kind::Bool).default("false").doc(
         "When the live pool differs in cidr or block_size, do Calico's migration instead of failing: create a new pool (O(migrate_name)) with the requested settings, then set disabled on the old one. The result's C(migration) lists what is left to do (recreate pods, delete the old pool).",

@@ -346,3 +346,12 @@ fn render_refuses_broken_input_with_every_finding() {
     let e = render(&calico(json!({"veth_mtu": 9001, "ipip_enabled": true}))).unwrap_err();
     assert!(e.errors().count() >= 2, "{e:?}");
 }
+
+#[test]
+fn src_dst_check_renders_in_calico_spelling() {
+    for name in SRC_DST_CHECK {
+        let (plan, _) = plan(&calico(json!({"aws_src_dst_check": name})));
+        let felix = plan.unwrap().calico.unwrap().felix_configuration();
+        assert_eq!(felix["spec"]["awsSrcDstCheck"], json!(name));
+    }
+}

@@ -649,3 +649,21 @@ fn pool_modes_give_one_encapsulation() {
     assert_eq!(encapsulation(Some("Never"), Some("Never")), NoEncap);
     assert!(mode_on("CrossSubnet") && !mode_on("Never"));
 }
+
+#[test]
+fn uses_and_assignment_mode_render_in_calico_spelling() {
+    for name in AssignmentMode::NAMES {
+        let plan = ok(&seed(json!({"assignment_mode": name})));
+        assert_eq!(plan.pool.unwrap().spec()["assignmentMode"], json!(name));
+    }
+    // The options' order is kept: the live order is what for_apply compares against.
+    let plan = ok(&seed(json!({"allowed_uses": ["Tunnel", "Workload"]})));
+    assert_eq!(
+        plan.pool.unwrap().spec()["allowedUses"],
+        json!(["Tunnel", "Workload"])
+    );
+    for name in AllowedUse::NAMES {
+        let u: AllowedUse = serde_json::from_value(json!(name)).unwrap();
+        assert_eq!(u.as_str(), *name);
+    }
+}
