@@ -98,15 +98,54 @@ async fn events(client: &kube::Client, ns: &str, kind: &str, name: &str) -> Resu
     Ok(evs)
 }
 
-/// The latest event's reason and message; Warnings it shows are problems.
-fn latest(evs: &[Value]) -> Option<(String, String, String)> {
-    evs.last().map(|e| {
-        (
-            e["type"].as_str().unwrap_or_default().to_string(),
-            e["reason"].as_str().unwrap_or_default().to_string(),
-            e["message"].as_str().unwrap_or_default().to_string(),
-        )
+/// An object's latest Event, as far as the wait reads it.
+struct Latest {
+    /// `type: Warning`: the controller reports a problem.
+    warning: bool,
+    reason: String,
+    message: String,
+}
+
+/// The latest event; Warnings it shows are problems.
+fn latest(evs: &[Value]) -> Option<Latest> {
+    evs.last().map(|e| Latest {
+        warning: e["type"] == "Warning",
+        reason: e["reason"].as_str().unwrap_or_default().to_string(),
+        message: e["message"].as_str().unwrap_or_default().to_string(),
     })
+}
+
+/// What the wait decides of one backend; `as_str` is its `state` in the result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BackendState {
+    /// No TargetGroupBinding yet, or one the controller has not reconciled.
+    Pending,
+    /// The TargetGroupBinding is reconciled: the wait's goal without the AWS reads.
+    Registered,
+    /// The controller's latest Event on the TargetGroupBinding is a Warning.
+    Failing,
+    /// Targets registered, none checked healthy yet and none failed.
+    Registering,
+    /// At least one target is healthy: the ALB serves.
+    Healthy,
+    /// Every target checked, none healthy.
+    Unhealthy,
+    /// The required AWS read failed.
+    Unknown,
+}
+
+impl BackendState {
+    fn as_str(self) -> &'static str {
+        match self {
+            BackendState::Pending => "pending",
+            BackendState::Registered => "registered",
+            BackendState::Failing => "failing",
+            BackendState::Registering => "registering",
+            BackendState::Healthy => "healthy",
+            BackendState::Unhealthy => "unhealthy",
+            BackendState::Unknown => "unknown",
+        }
+    }
 }
 
 /// Target health from AWS, when the AWS reads are on.
@@ -149,13 +188,13 @@ struct Round {
 
 /// A backend's state from its targets: healthy once one target is (the ALB
 /// then serves), unhealthy when none is and none is still settling.
-fn health_state(targets: &[Target]) -> &'static str {
+fn health_state(targets: &[Target]) -> BackendState {
     if targets.iter().any(Target::healthy) {
-        "healthy"
+        BackendState::Healthy
     } else if targets.is_empty() || targets.iter().any(Target::settling) {
-        "registering"
+        BackendState::Registering
     } else {
-        "unhealthy"
+        BackendState::Unhealthy
     }
 }
 
@@ -199,11 +238,14 @@ async fn round(client: &kube::Client, plan: &Plan, mut aws: Option<&mut Aws>) ->
         if hostname.is_none() {
             out.done = false;
         }
-        if let Some((t, reason, msg)) = latest(&events(client, ns, "Ingress", &app.name).await?)
-            && t == "Warning"
+        if let Some(e) = latest(&events(client, ns, "Ingress", &app.name).await?)
+            && e.warning
         {
-            out.problems
-                .push(quote(&format!("Ingress {ns}/{}", app.name), &reason, &msg));
+            out.problems.push(quote(
+                &format!("Ingress {ns}/{}", app.name),
+                &e.reason,
+                &e.message,
+            ));
         }
         let tgbs = read::unless_forbidden(
             read::list(
@@ -223,7 +265,7 @@ async fn round(client: &kube::Client, plan: &Plan, mut aws: Option<&mut Aws>) ->
                 t["spec"]["serviceRef"]["name"] == b.service.as_str()
                     && port_matches(&b.port, &t["spec"]["serviceRef"]["port"])
             });
-            let mut state = "pending";
+            let mut state = BackendState::Pending;
             let mut name = Value::Null;
             let mut arn = Value::Null;
             if let Some(t) = tgb {
@@ -231,15 +273,15 @@ async fn round(client: &kube::Client, plan: &Plan, mut aws: Option<&mut Aws>) ->
                 name = json!(tname);
                 arn = t["spec"]["targetGroupARN"].clone();
                 match latest(&events(client, ns, "TargetGroupBinding", tname).await?) {
-                    Some((_, reason, _)) if reason == "SuccessfullyReconciled" => {
-                        state = "registered"
+                    Some(e) if e.reason == "SuccessfullyReconciled" => {
+                        state = BackendState::Registered
                     }
-                    Some((t, reason, msg)) if t == "Warning" => {
-                        state = "failing";
+                    Some(e) if e.warning => {
+                        state = BackendState::Failing;
                         out.problems.push(quote(
                             &format!("TargetGroupBinding {ns}/{tname}"),
-                            &reason,
-                            &msg,
+                            &e.reason,
+                            &e.message,
                         ));
                     }
                     _ => {}
@@ -258,7 +300,7 @@ async fn round(client: &kube::Client, plan: &Plan, mut aws: Option<&mut Aws>) ->
                             app.name, b.service
                         );
                         state = match health_state(&ts) {
-                            "healthy" => {
+                            BackendState::Healthy => {
                                 let sick: Vec<String> = ts
                                     .iter()
                                     .filter(|t| !t.healthy())
@@ -267,25 +309,25 @@ async fn round(client: &kube::Client, plan: &Plan, mut aws: Option<&mut Aws>) ->
                                 if !sick.is_empty() {
                                     out.warnings.push(format!("{what}: {}", sick.join("; ")));
                                 }
-                                "healthy"
+                                BackendState::Healthy
                             }
-                            "unhealthy" => {
+                            BackendState::Unhealthy => {
                                 let all: Vec<String> = ts.iter().map(target_text).collect();
                                 out.problems.push(format!(
                                     "{what} has no healthy target: {}",
                                     all.join("; ")
                                 ));
-                                "unhealthy"
+                                BackendState::Unhealthy
                             }
                             // Registered but not checked yet: not a verdict.
-                            _ if state == "failing" => state,
-                            _ => "registering",
+                            _ if state == BackendState::Failing => state,
+                            _ => BackendState::Registering,
                         };
                         targets = serde_json::to_value(&ts).unwrap_or(Value::Null);
                     }
                     Err(e) if a.required => {
                         out.problems.push(e);
-                        state = "unknown";
+                        state = BackendState::Unknown;
                     }
                     Err(e) => {
                         out.warnings.push(format!(
@@ -297,15 +339,15 @@ async fn round(client: &kube::Client, plan: &Plan, mut aws: Option<&mut Aws>) ->
                 }
             }
             let want = match aws.as_deref() {
-                Some(a) if a.failed.is_none() => "healthy",
-                _ => "registered",
+                Some(a) if a.failed.is_none() => BackendState::Healthy,
+                _ => BackendState::Registered,
             };
             if state != want {
                 out.done = false;
             }
             let mut backend = json!({"service": b.service, "port": port_text(&b.port),
                 "hostname": hostname, "target_group_binding": name, "target_group_arn": arn,
-                "state": state});
+                "state": state.as_str()});
             if !targets.is_null() {
                 backend["targets"] = targets;
             }
@@ -404,10 +446,11 @@ mod tests {
         let ok = target("i-1", "healthy", None);
         let stopped = target("i-2", "unused", Some("Target.InvalidState"));
         let initial = target("i-3", "initial", Some("Elb.InitialHealthChecking"));
-        assert_eq!(health_state(&[ok.clone(), stopped.clone()]), "healthy");
-        assert_eq!(health_state(std::slice::from_ref(&stopped)), "unhealthy");
-        assert_eq!(health_state(&[stopped.clone(), initial]), "registering");
-        assert_eq!(health_state(&[]), "registering");
+        use BackendState::*;
+        assert_eq!(health_state(&[ok.clone(), stopped.clone()]), Healthy);
+        assert_eq!(health_state(std::slice::from_ref(&stopped)), Unhealthy);
+        assert_eq!(health_state(&[stopped.clone(), initial]), Registering);
+        assert_eq!(health_state(&[]), Registering);
         let text = target_text(&stopped);
         assert!(
             text.starts_with("i-2 is unused (Target.InvalidState)"),
@@ -415,6 +458,11 @@ mod tests {
         );
         assert!(text.contains("Fix: the instance is stopped"), "{text}");
         assert_eq!(target_text(&ok), "i-1 is healthy");
+        // The result's targets: AWS's spelling, as DescribeTargetHealth gives it.
+        assert_eq!(
+            serde_json::to_value(&stopped).unwrap(),
+            json!({"id": "i-2", "port": 31555, "state": "unused", "reason": "Target.InvalidState"})
+        );
     }
 
     #[test]

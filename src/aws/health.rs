@@ -4,6 +4,7 @@
 //! that applies to the seed's path (ALB → NodePort → kube-proxy → pod).
 
 use aws_sdk_elasticloadbalancingv2 as elbv2;
+use elbv2::types::TargetHealthStateEnum as TargetState;
 use serde::Serialize;
 
 /// One target as the ALB sees it.
@@ -13,7 +14,8 @@ pub struct Target {
     pub id: String,
     pub port: Option<i32>,
     /// `initial`, `healthy`, `unhealthy`, `unused`, `draining`, `unavailable`…
-    pub state: String,
+    #[serde(serialize_with = "state_text")]
+    pub state: TargetState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -22,14 +24,19 @@ pub struct Target {
 
 impl Target {
     pub fn healthy(&self) -> bool {
-        self.state == "healthy"
+        self.state == TargetState::Healthy
     }
 
     /// Still settling, not a verdict: registration in progress, the first
     /// health checks not done yet.
     pub fn settling(&self) -> bool {
-        self.state == "initial"
+        self.state == TargetState::Initial
     }
+}
+
+/// The state in AWS's spelling (the SDK's enum has no serde).
+fn state_text<S: serde::Serializer>(state: &TargetState, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(state.as_str())
 }
 
 /// What each ELB reason code means on this path, and the fix
@@ -122,10 +129,11 @@ impl Reader {
                         .unwrap_or_default()
                         .to_string(),
                     port: d.target().and_then(|t| t.port()),
+                    // Always sent; were it not, the text stays empty as AWS gave it.
                     state: h
                         .and_then(|h| h.state())
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
+                        .cloned()
+                        .unwrap_or_else(|| TargetState::from("")),
                     reason: h.and_then(|h| h.reason()).map(|r| r.as_str().to_string()),
                     description: h.and_then(|h| h.description()).map(str::to_string),
                 }
